@@ -1,0 +1,42 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EmbeddedVectors.Cli.Commands;
+
+/// <summary>One row of a benchmark: the figures for one (nprobe, rerank) setting.</summary>
+internal sealed record BenchRow(int Nprobe, int Rerank, double RecallAt1, double RecallAt10, double Qps, double BatchQps);
+
+/// <summary>What <c>ev bench</c> prints and writes with <c>--json</c>; field names are part of the CLI's contract.</summary>
+internal sealed record BenchReport
+{
+    public string Engine { get; init; } = "embeddedvectors";
+    public required string Index { get; init; }
+    public required long N { get; init; }
+    public required int Dim { get; init; }
+    public required int K { get; init; }
+    public required int Threads { get; init; }
+    public required string Metric { get; init; }
+    public int? Nlist { get; init; }
+    public int? M { get; init; }
+    public string? Codes { get; init; }
+    public required int Queries { get; init; }
+    public double TrainSeconds { get; init; }
+    public double AddSeconds { get; init; }
+    public double? OpenSeconds { get; init; }
+    public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+    public List<BenchRow> Results { get; init; } = [];
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public void WriteJson(string path)
+    {
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory != null) Directory.CreateDirectory(directory);
+        File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+    }
+}
