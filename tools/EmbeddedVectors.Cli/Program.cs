@@ -16,6 +16,8 @@ namespace EmbeddedVectors.Cli
                        [--threads 1] [--metric l2|ip|cosine] [--train-size N] [--max-base N] [--json out.json]
                   Builds an index in memory and prints recall@1, recall@10 and queries per second
                   (one query at a time, and as a batch) for each nprobe, with training and add times.
+              ev demo [--data DIR]
+                  Builds an index from the sample shipped in samples/ and prints recall and speed.
               ev help
             """;
 
@@ -32,6 +34,7 @@ namespace EmbeddedVectors.Cli
                 return args[0] switch
                 {
                     "bench" => BenchCommand.Run(new CommandLine(rest)),
+                    "demo" => DemoCommand.Run(new CommandLine(rest)),
                     _ => throw new UserErrorException($"Unknown command '{args[0]}'. Run 'ev help'."),
                 };
             }

@@ -25,6 +25,7 @@
 #                         into out/bench/openblas (once; nothing is installed system-wide) and
 #                         put it first on LD_LIBRARY_PATH for the FAISS run.
 #   --cpu N               core to pin both sides to (default 1, or $BENCH_CPU)
+# Environment: EV_BIN=path runs that binary as ours instead of building and running out/ev/ev.
 # Results: out/bench/{ev,faiss}-<index>.{json,txt} and out/bench/compare-<index>.md
 set -euo pipefail
 
@@ -114,13 +115,16 @@ mkdir -p out/bench
 ours_json="out/bench/ev-$label.json"
 faiss_json="out/bench/faiss-$label.json"
 
+ev_bin="${EV_BIN:-out/ev/ev}"
+[[ -n "${EV_BIN:-}" ]] && build=0
+
 if ((run_ours)); then
   if ((build)); then
     echo "== building tools/EmbeddedVectors.Cli (Release) -> out/ev" >&2
     dotnet build tools/EmbeddedVectors.Cli -c Release -o out/ev
   fi
-  echo "== ours: ${pin[*]} out/ev/ev ${ours_args[*]} ${extra[*]-} --json $ours_json" >&2
-  "${pin[@]}" out/ev/ev "${ours_args[@]}" "${extra[@]}" --json "$ours_json" \
+  echo "== ours: ${pin[*]} $ev_bin ${ours_args[*]} ${extra[*]-} --json $ours_json" >&2
+  "${pin[@]}" "$ev_bin" "${ours_args[@]}" "${extra[@]}" --json "$ours_json" \
     | tee "out/bench/ev-$label.txt"
 fi
 

@@ -111,7 +111,7 @@ public static class KMeans
             history[iteration] = SumOf(distances);
             if (iteration == options.Iterations - 1) break;
             UpdateCentroids(sample, sampleCount, dimension, k, assignment, centroids, counts, sums);
-            SplitEmptyClusters(centroids, counts, dimension, k, random);
+            SplitEmptyClusters(centroids, counts, ClusterErrors(assignment, distances, k), dimension, k, random);
         }
 
         var all = new int[n];
@@ -144,6 +144,13 @@ public static class KMeans
                 });
             }
         }
+    }
+
+    private static double[] ClusterErrors(int[] assignment, float[] distances, int k)
+    {
+        var errors = new double[k];
+        for (int i = 0; i < assignment.Length; i++) errors[assignment[i]] += distances[i];
+        return errors;
     }
 
     private static double SumOf(float[] values)
@@ -263,26 +270,30 @@ public static class KMeans
     }
 
     /// <summary>
-    /// Gives each empty cluster a centroid just beside the largest cluster's, so the next assignment splits it.
-    /// The large cluster's own centroid is left where it is, so the objective cannot rise.
+    /// Gives each empty cluster a centroid just beside the centroid of the cluster with the largest error, so the
+    /// next assignment splits that cluster. Splitting by error rather than by size matters for duplicate points: a
+    /// large cluster of identical points has nothing to split. The source centroid stays where it is, so the
+    /// objective cannot rise.
     /// </summary>
-    private static void SplitEmptyClusters(float[] centroids, int[] counts, int dimension, int k, Random random)
+    private static void SplitEmptyClusters(float[] centroids, int[] counts, double[] errors, int dimension, int k, Random random)
     {
         for (int empty = 0; empty < k; empty++)
         {
             if (counts[empty] != 0) continue;
-            int largest = 0;
-            for (int c = 1; c < k; c++) if (counts[c] > counts[largest]) largest = c;
-            if (counts[largest] < 2) return; // fewer distinct groups than centroids: nothing left to split
-            var source = centroids.AsSpan(largest * dimension, dimension);
+            int worst = 0;
+            for (int c = 1; c < k; c++) if (errors[c] > errors[worst]) worst = c;
+            if (!(errors[worst] > 0) || counts[worst] < 2) return; // every cluster is tight: nothing left to split
+            var source = centroids.AsSpan(worst * dimension, dimension);
             var target = centroids.AsSpan(empty * dimension, dimension);
             for (int j = 0; j < dimension; j++)
             {
                 float nudge = (random.Next(2) == 0 ? 1f : -1f) / 1024f;
                 target[j] = source[j] * (1f + nudge) + nudge * 1e-3f;
             }
-            counts[empty] = counts[largest] / 2;
-            counts[largest] -= counts[empty];
+            counts[empty] = counts[worst] / 2;
+            counts[worst] -= counts[empty];
+            errors[worst] /= 2;
+            errors[empty] = errors[worst];
         }
     }
 }

@@ -1,16 +1,13 @@
-using System.Diagnostics;
 using EmbeddedVectors.IO;
 
 namespace EmbeddedVectors.Tests.IO;
 
-/// <summary>Reads the real debian-minilm-384 files when the shared data directory is present; passes trivially otherwise.</summary>
+/// <summary>Reads the real debian-minilm-384 files from ../shared (CI has them; a missing directory fails loudly).</summary>
 public sealed class SharedDataTests
 {
     [Fact]
     public void Query_and_ground_truth_have_the_documented_shapes()
     {
-        if (TestData.SharedDataDirectory is null) return;
-
         using (var queries = VectorFileReader.Open(TestData.RequireSharedData("query.fvecs")))
         {
             Assert.Equal(1000, queries.Count);
@@ -35,20 +32,14 @@ public sealed class SharedDataTests
     [Fact]
     public void Base_vectors_stream_through_in_batches()
     {
-        if (TestData.SharedDataDirectory is null) return;
-
         using var reader = VectorFileReader.Open(TestData.RequireSharedData("base.fvecs"));
         Assert.Equal(60_629, reader.Count);
         Assert.Equal(384, reader.Dimension);
         var batch = new float[1000 * 384];
         long rows = 0;
-        var clock = Stopwatch.StartNew();
         int read;
         while ((read = reader.ReadFloats(batch)) > 0) rows += read;
-        clock.Stop();
         Assert.Equal(reader.Count, rows);
-        // Generous, so a slow CI machine does not fail it; a typical run takes a few tens of milliseconds.
-        Assert.True(clock.ElapsedMilliseconds < 5000, $"reading took {clock.ElapsedMilliseconds} ms");
     }
 
     [Fact]
