@@ -91,7 +91,7 @@ public class AdcScanBenchmarks
     public int Scan()
     {
         var heap = new TopKHeap(_heapDistances, _heapIds);
-        AdcScan.Scan(_table, M, _codes, Codes, 0f, _ids, 0, ref heap);
+        AdcScan.Scan(_table, M, _codes, Codes, 0f, _ids, ref heap);
         return heap.Count;
     }
 }

@@ -52,7 +52,7 @@ public sealed class PqIndex : VectorIndex
         var table = SearchScratch.Current.QueryTable(SubQuantizers * ProductQuantizer.CentroidsPerSubQuantizer);
         Quantizer.ComputeDistanceTable(query, RankingMetric, table);
         var heap = new TopKHeap(distances, ids);
-        AdcScan.Scan(table, SubQuantizers, _codes.Span, (int)_ids.Length, 0f, _ids.Span, 0, ref heap);
+        AdcScan.Scan(table, SubQuantizers, _codes.Span, (int)_ids.Length, 0f, _ids.Span, ref heap);
         return heap.SortAscending();
     }
 }

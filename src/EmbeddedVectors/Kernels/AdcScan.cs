@@ -5,8 +5,42 @@ using EmbeddedVectors.Search;
 namespace EmbeddedVectors.Kernels;
 
 /// <summary>
+/// Decides whether the i-th code of a scanned run may enter the results, and under which label. Implemented by
+/// structs so the JIT specialises the scan for each and the common case costs nothing.
+/// </summary>
+internal interface IScanCandidates
+{
+    /// <summary>Called only for codes that beat the current worst result.</summary>
+    bool TryAccept(int index, out long label);
+}
+
+/// <summary>Labels the i-th code with <c>labels[i]</c>.</summary>
+internal readonly ref struct LabelledCandidates(ReadOnlySpan<long> labels) : IScanCandidates
+{
+    private readonly ReadOnlySpan<long> _labels = labels;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAccept(int index, out long label)
+    {
+        label = _labels[index];
+        return true;
+    }
+}
+
+/// <summary>Labels the i-th code with <c>first + i</c>.</summary>
+internal readonly struct SequentialCandidates(long first) : IScanCandidates
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAccept(int index, out long label)
+    {
+        label = first + index;
+        return true;
+    }
+}
+
+/// <summary>
 /// Asymmetric distance computation over 8-bit PQ codes: each code's distance is a bias plus one table entry per
-/// sub-quantizer, and only candidates that beat the heap's current worst are pushed.
+/// sub-quantizer, and only candidates that beat the heap's current worst are offered to the heap.
 /// </summary>
 internal static class AdcScan
 {
@@ -21,27 +55,33 @@ internal static class AdcScan
         return Sum(ref t, ref c, code.Length);
     }
 
-    /// <summary>
-    /// Scans <paramref name="count"/> codes of <paramref name="codeSize"/> bytes. A candidate's label is
-    /// <c>labels[i]</c>, or <c>firstLabel + i</c> when <paramref name="labels"/> is empty.
-    /// </summary>
+    /// <summary>Scans <paramref name="count"/> codes of <paramref name="codeSize"/> bytes labelled by <paramref name="labels"/>.</summary>
     public static void Scan(ReadOnlySpan<float> table, int codeSize, ReadOnlySpan<byte> codes, int count, float bias,
-        ReadOnlySpan<long> labels, long firstLabel, ref TopKHeap heap)
+        ReadOnlySpan<long> labels, ref TopKHeap heap)
+    {
+        if (labels.Length < count) throw new ArgumentException("Fewer labels than codes.", nameof(labels));
+        var candidates = new LabelledCandidates(labels);
+        Scan(table, codeSize, codes, count, bias, ref candidates, ref heap);
+    }
+
+    /// <summary>Scans <paramref name="count"/> codes, offering those that beat the heap's worst to <paramref name="candidates"/>.</summary>
+    public static void Scan<TCandidates>(ReadOnlySpan<float> table, int codeSize, ReadOnlySpan<byte> codes, int count, float bias,
+        ref TCandidates candidates, ref TopKHeap heap)
+        where TCandidates : IScanCandidates, allows ref struct
     {
         // One bounds check up front makes the unchecked reads below safe: every code lies inside `codes`
         // and every byte indexes inside its 256-entry row of `table`.
         if (codes.Length < (long)count * codeSize) throw new ArgumentException("Fewer code bytes than codes.", nameof(codes));
         if (table.Length < codeSize * Ksub) throw new ArgumentException("The distance table is too short.", nameof(table));
-        if (!labels.IsEmpty && labels.Length < count) throw new ArgumentException("Fewer labels than codes.", nameof(labels));
         ref float t = ref MemoryMarshal.GetReference(table);
         ref byte c = ref MemoryMarshal.GetReference(codes);
         float threshold = heap.Threshold;
         for (int i = 0; i < count; i++)
         {
             float d = bias + Sum(ref t, ref Unsafe.Add(ref c, (nint)i * codeSize), codeSize);
-            if (d <= threshold)
+            if (d <= threshold && candidates.TryAccept(i, out long label))
             {
-                heap.Push(d, labels.IsEmpty ? firstLabel + i : labels[i]);
+                heap.Push(d, label);
                 threshold = heap.Threshold;
             }
         }

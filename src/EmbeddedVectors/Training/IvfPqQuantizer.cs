@@ -1,0 +1,128 @@
+using EmbeddedVectors.Kernels;
+using EmbeddedVectors.Search;
+
+namespace EmbeddedVectors.Training;
+
+/// <summary>
+/// The trained half of IVFPQ, shared by the in-memory index and the on-disk store: the coarse quantizer, the
+/// product quantizer of residuals, and the per-cell distance tables. It encodes vectors and prepares the
+/// distance table of each probed cell; where the codes live is the caller's business.
+/// </summary>
+/// <remarks>
+/// For L2 the distance to a code splits as ‖q − c − r‖² = ‖q − c‖² + (‖r‖² + 2⟨c, r⟩) − 2⟨q, r⟩. The middle
+/// term depends only on the cell and the code, so it is computed once (the "precomputed tables" of FAISS); the
+/// last depends only on the query. Probing a cell then costs one table addition, not a table build.
+/// For inner product, −⟨q, c + r⟩ = −⟨q, c⟩ − ⟨q, r⟩, and one query table serves every cell.
+/// </remarks>
+internal sealed class IvfPqQuantizer
+{
+    private const int Ksub = ProductQuantizer.CentroidsPerSubQuantizer;
+    private readonly float[]? _precomputed;
+
+    public IvfPqQuantizer(CoarseQuantizer coarse, ProductQuantizer pq, long maxPrecomputedTableBytes)
+    {
+        if (coarse.Dimension != pq.Dimension) throw new ArgumentException("The coarse and product quantizers differ in dimension.");
+        Coarse = coarse;
+        Pq = pq;
+        _precomputed = RankingMetric == Metric.L2 && (long)coarse.NList * pq.SubQuantizers * Ksub * sizeof(float) <= maxPrecomputedTableBytes
+            ? PrecomputeCellTables(coarse, pq)
+            : null;
+    }
+
+    public CoarseQuantizer Coarse { get; }
+    public ProductQuantizer Pq { get; }
+    public int Dimension => Coarse.Dimension;
+    public int NList => Coarse.NList;
+    public int CodeSize => Pq.CodeSize;
+    public int TableLength => Pq.SubQuantizers * Ksub;
+    public Metric RankingMetric => Coarse.RankingMetric;
+    public bool UsesPrecomputedTables => _precomputed != null;
+
+    /// <summary>Trains the coarse quantizer on <paramref name="n"/> vectors, then the PQ on their residuals.</summary>
+    public static IvfPqQuantizer Train(ReadOnlySpan<float> vectors, int n, int dimension, int nlist, int m, Metric rankingMetric,
+        KMeansOptions kmeans, long maxPrecomputedTableBytes)
+    {
+        ProductQuantizer.ValidateShape(dimension, m);
+        var coarse = CoarseQuantizer.Train(vectors, n, dimension, nlist, rankingMetric, kmeans);
+        var lists = new int[n];
+        coarse.Assign(vectors, n, lists);
+        var residuals = new float[(long)n * dimension];
+        for (int i = 0; i < n; i++)
+            Residual(coarse, vectors.Slice(i * dimension, dimension), lists[i], residuals.AsSpan(i * dimension, dimension));
+        var pq = ProductQuantizer.Train(residuals, n, dimension, m, kmeans);
+        return new IvfPqQuantizer(coarse, pq, maxPrecomputedTableBytes);
+    }
+
+    /// <summary>The cell and the residual code of each of <paramref name="n"/> row-major vectors.</summary>
+    public void Encode(ReadOnlySpan<float> vectors, int n, Span<int> lists, Span<byte> codes)
+    {
+        if (lists.Length < n || codes.Length < (long)n * CodeSize) throw new ArgumentException("Output spans are too short.");
+        Coarse.Assign(vectors, n, lists);
+        const int chunk = 4096;
+        var residuals = new float[Math.Min(n, chunk) * Dimension];
+        for (int start = 0; start < n; start += chunk)
+        {
+            int count = Math.Min(chunk, n - start);
+            for (int i = 0; i < count; i++)
+                Residual(Coarse, vectors.Slice((start + i) * Dimension, Dimension), lists[start + i], residuals.AsSpan(i * Dimension, Dimension));
+            Pq.Encode(residuals.AsSpan(0, count * Dimension), codes.Slice(start * CodeSize, count * CodeSize));
+        }
+    }
+
+    /// <summary>
+    /// Everything about a query that does not depend on the cell: the probed cells (nearest first, in
+    /// <paramref name="lists"/>/<paramref name="distances"/>) and, where the metric allows, the query table.
+    /// Returns the number of cells probed.
+    /// </summary>
+    public int Prepare(ReadOnlySpan<float> query, Span<long> lists, Span<float> distances, Span<float> queryTable)
+    {
+        int probed = Coarse.Probe(query, lists, distances);
+        if (RankingMetric == Metric.InnerProduct || _precomputed != null) Pq.ComputeInnerProductTable(query, queryTable);
+        return probed;
+    }
+
+    /// <summary>The distance table of one probed cell and the bias every code in it shares.</summary>
+    public ReadOnlySpan<float> CellTable(ReadOnlySpan<float> query, int list, float cellDistance, ReadOnlySpan<float> queryTable,
+        Span<float> cellTable, out float bias)
+    {
+        if (RankingMetric == Metric.InnerProduct)
+        {
+            bias = cellDistance;
+            return queryTable;
+        }
+        if (_precomputed != null)
+        {
+            VectorKernels.MultiplyAdd(_precomputed.AsSpan(list * TableLength, TableLength), queryTable, 2f, cellTable);
+            bias = cellDistance;
+            return cellTable;
+        }
+        var residual = SearchScratch.Current.Vector(Dimension);
+        Residual(Coarse, query, list, residual);
+        Pq.ComputeDistanceTable(residual, Metric.L2, cellTable);
+        bias = 0f;
+        return cellTable;
+    }
+
+    /// <summary>‖r‖² + 2⟨c_l, r⟩ for every cell l, sub-quantizer and code word r.</summary>
+    private static float[] PrecomputeCellTables(CoarseQuantizer coarse, ProductQuantizer pq)
+    {
+        int tableLength = pq.SubQuantizers * Ksub;
+        var norms = new float[tableLength];
+        for (int j = 0; j < pq.SubQuantizers; j++)
+        {
+            var book = pq.Codebook(j);
+            for (int c = 0; c < Ksub; c++) norms[j * Ksub + c] = VectorKernels.SquaredNorm(book.Slice(c * pq.SubDimension, pq.SubDimension));
+        }
+        var tables = new float[(long)coarse.NList * tableLength];
+        Parallel.For(0, coarse.NList, list =>
+        {
+            var table = tables.AsSpan(list * tableLength, tableLength);
+            pq.ComputeInnerProductTable(coarse.Centroid(list), table); // −⟨c_l, r⟩
+            VectorKernels.MultiplyAdd(norms, table, -2f, table);
+        });
+        return tables;
+    }
+
+    private static void Residual(CoarseQuantizer coarse, ReadOnlySpan<float> vector, int list, Span<float> residual)
+        => VectorKernels.MultiplyAdd(vector, coarse.Centroid(list), -1f, residual);
+}
