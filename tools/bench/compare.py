@@ -20,6 +20,20 @@ def load(path):
         return json.load(f)
 
 
+ALIASES = {
+    # `ev bench` (System.Text.Json SnakeCaseLower) writes RecallAt1 as recall_at1
+    "recall_at_1": ("recall_at_1", "recall_at1"),
+    "recall_at_10": ("recall_at_10", "recall_at10"),
+}
+
+
+def get(result, name):
+    for alias in ALIASES.get(name, (name,)):
+        if result.get(alias) is not None:
+            return result[alias]
+    return None
+
+
 def key(result):
     return (int(result.get("nprobe") or 0), int(result.get("rerank") or 0))
 
@@ -75,11 +89,11 @@ def main(argv):
     print("|" + "|".join("---:" for _ in header) + "|")
     for k in sorted(set(o) | set(f)):
         a, b = o.get(k, {}), f.get(k, {})
-        a10, b10 = a.get("recall_at_10"), b.get("recall_at_10")
+        a10, b10 = get(a, "recall_at_10"), get(b, "recall_at_10")
         delta = None if a10 is None or b10 is None else a10 - b10
         cells = [
             str(k[0]), str(k[1]),
-            num(a.get("recall_at_1"), ".4f"), num(b.get("recall_at_1"), ".4f"),
+            num(get(a, "recall_at_1"), ".4f"), num(get(b, "recall_at_1"), ".4f"),
             num(a10, ".4f"), num(b10, ".4f"), num(delta, "+.4f"),
             num(a.get("qps"), ".0f"), num(b.get("qps"), ".0f"),
             num(ratio(a.get("qps"), b.get("qps")), ".2f") + ("×" if a and b else ""),

@@ -139,7 +139,7 @@ if ((run_faiss)); then
     blas_dir="$root/out/bench/openblas/usr/lib/x86_64-linux-gnu/openblas-openmp"
     if [[ ! -e "$blas_dir/libblas.so.3" ]]; then
       echo "== fetching Debian's libopenblas0-openmp into out/bench/openblas (no install)" >&2
-      tmp="$(mktemp -d)"
+      tmp="$(mktemp -d)"; chmod 755 "$tmp"  # readable by apt's _apt user
       (cd "$tmp" && apt-get download libopenblas0-openmp)
       dpkg -x "$tmp"/libopenblas0-openmp_*.deb "$root/out/bench/openblas"
       rm -rf "$tmp"

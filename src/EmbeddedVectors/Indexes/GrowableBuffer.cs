@@ -26,4 +26,10 @@ internal sealed class GrowableBuffer<T> where T : unmanaged
     }
 
     public void Append(T value) => Append([value]);
+
+    public void SetAt(long index, T value)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Length);
+        _items[index] = value;
+    }
 }

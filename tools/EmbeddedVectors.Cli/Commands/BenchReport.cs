@@ -4,7 +4,13 @@ using System.Text.Json.Serialization;
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary>One row of a benchmark: the figures for one (nprobe, rerank) setting.</summary>
-internal sealed record BenchRow(int Nprobe, int Rerank, double RecallAt1, double RecallAt10, double Qps, double BatchQps);
+internal sealed record BenchRow(
+    int Nprobe,
+    int Rerank,
+    [property: JsonPropertyName("recall_at_1")] double RecallAt1,
+    [property: JsonPropertyName("recall_at_10")] double RecallAt10,
+    double Qps,
+    double BatchQps);
 
 /// <summary>What <c>ev bench</c> prints and writes with <c>--json</c>; field names are part of the CLI's contract.</summary>
 internal sealed record BenchReport

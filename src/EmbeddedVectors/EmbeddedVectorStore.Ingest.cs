@@ -1,0 +1,250 @@
+using System.Text;
+using EmbeddedVectors.Kernels;
+using EmbeddedVectors.Storage;
+using EmbeddedVectors.Training;
+
+namespace EmbeddedVectors;
+
+public sealed partial class EmbeddedVectorStore
+{
+    /// <summary>
+    /// Adds or replaces (upserts) the entry <paramref name="id"/>. It is searchable when this returns and durable
+    /// after the next <see cref="Commit"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The vector has the wrong length or a NaN/infinite value.</exception>
+    public void Add(long id, ReadOnlySpan<float> vector, ReadOnlySpan<byte> payload)
+        => AddRange([id], vector, [payload.ToArray()]);
+
+    /// <summary>Adds or replaces the entry <paramref name="id"/> with a UTF-8 text (for example JSON) payload.</summary>
+    public void Add(long id, ReadOnlySpan<float> vector, string payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        AddRange([id], vector, [Encoding.UTF8.GetBytes(payload)]);
+    }
+
+    /// <summary>
+    /// Adds or replaces many entries: <paramref name="vectors"/> holds one row of <see cref="Dimension"/> values per
+    /// id; <paramref name="payloads"/> one payload per id (or null for empty payloads).
+    /// </summary>
+    public void AddRange(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, IReadOnlyList<byte[]>? payloads = null)
+    {
+        ThrowIfReadOnly();
+        int n = CheckVectors(vectors, nameof(vectors));
+        if (ids.Length != n) throw new ArgumentException($"{n} vectors but {ids.Length} ids.", nameof(ids));
+        if (payloads != null && payloads.Count != n) throw new ArgumentException($"{n} vectors but {payloads.Count} payloads.", nameof(payloads));
+        if (n == 0) return;
+        ReadOnlySpan<float> prepared = Metric == Metric.Cosine ? NormalizedCopy(vectors, n) : vectors;
+        lock (_writer)
+        {
+            ThrowIfDisposed();
+            var addresses = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                byte[] payload = payloads?[i] ?? [];
+                addresses[i] = _log.AppendUpsert(ids[i], prepared.Slice(i * Dimension, Dimension), payload);
+            }
+            ApplyUpserts(ids, prepared, addresses);
+            if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
+            if (_quantizer != null && _buffer.Count >= _options.SealThreshold) SealLocked();
+        }
+    }
+
+    /// <summary>Deletes the entry <paramref name="id"/>: excluded from results at once, durable after the next <see cref="Commit"/>.</summary>
+    /// <returns>False when no such entry exists.</returns>
+    public bool Delete(long id)
+    {
+        ThrowIfReadOnly();
+        lock (_writer)
+        {
+            ThrowIfDisposed();
+            if (!Contains(id)) return false;
+            _log.AppendDelete(id);
+            ApplyDelete(id);
+            return true;
+        }
+    }
+
+    /// <summary>Returns when every add and delete made before the call is durable.</summary>
+    public void Commit()
+    {
+        ThrowIfReadOnly();
+        lock (_writer)
+        {
+            ThrowIfDisposed();
+            _log.Commit();
+        }
+    }
+
+    /// <summary>Completes when every add and delete made before the call is durable.</summary>
+    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfReadOnly();
+        // FASTER's commit covers everything enqueued before it; no lock is needed to wait for it.
+        await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Trains the quantizers on <paramref name="sample"/> (row-major; at least max(256, nlist) vectors) instead of
+    /// waiting for <see cref="EmbeddedVectorsStoreTrainingRule"/>. Entries already added are encoded at once.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is already trained.</exception>
+    public void Train(ReadOnlySpan<float> sample)
+    {
+        ThrowIfReadOnly();
+        int n = CheckVectors(sample, nameof(sample));
+        int needed = Math.Max(ProductQuantizer.CentroidsPerSubQuantizer, _manifest.NList);
+        if (n < needed) throw new ArgumentException($"Training needs at least {needed} vectors (max(256, nlist)); got {n}.", nameof(sample));
+        ReadOnlySpan<float> prepared = Metric == Metric.Cosine ? NormalizedCopy(sample, n) : sample;
+        lock (_writer)
+        {
+            ThrowIfDisposed();
+            if (_quantizer != null) throw new InvalidOperationException("The store is already trained; its quantizers are fixed for its life.");
+            TrainLocked(prepared, n);
+        }
+    }
+
+    /// <summary>The rule for automatic training, for documentation: see <see cref="EmbeddedVectorStoreOptions.TrainingThreshold"/>.</summary>
+    private const string EmbeddedVectorsStoreTrainingRule = "TrainingThreshold";
+
+    /// <summary>Seals the write buffer into a segment file now and persists pending deletions, so a reopen replays nothing.</summary>
+    public void Flush()
+    {
+        ThrowIfReadOnly();
+        lock (_writer)
+        {
+            ThrowIfDisposed();
+            SealLocked();
+        }
+    }
+
+    private void TrainFromBufferLocked()
+    {
+        var list = _buffer.Lists[0];
+        int live = list.Count - (int)_buffer.DeletedCount;
+        var sample = new float[(long)live * Dimension];
+        int row = 0;
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list.Deleted[i] != 0) continue;
+            list.Vector(i).CopyTo(sample.AsSpan(row++ * Dimension, Dimension));
+        }
+        TrainLocked(sample, live);
+    }
+
+    private void TrainLocked(ReadOnlySpan<float> sample, int n)
+    {
+        var rankingMetric = Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
+        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, rankingMetric, _options.KMeans, MaxPrecomputedTableBytes);
+        QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
+        var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
+        manifest.Write(StorePath);
+
+        // Re-file the exactly-searched entries as codes; they stay in the log until the next seal.
+        var old = _buffer;
+        var entries = old.Lists[0];
+        _state.EnterWriteLock();
+        try
+        {
+            _manifest = manifest;
+            _quantizer = quantizer;
+            _buffer = NewBuffer();
+            _bufferIds = [];
+        }
+        finally { _state.ExitWriteLock(); }
+        var ids = new List<long>();
+        var addresses = new List<long>();
+        var vectors = new List<float>();
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries.Deleted[i] != 0) continue;
+            ids.Add(entries.Ids[i]);
+            addresses.Add(entries.PayloadAddresses[i]);
+            vectors.AddRange(entries.Vector(i));
+        }
+        ApplyUpserts(ids.ToArray(), vectors.ToArray(), addresses.ToArray());
+    }
+
+    /// <summary>Files prepared (finite, normalised) vectors into the write buffer, replacing older versions of their ids.</summary>
+    private void ApplyUpserts(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, ReadOnlySpan<long> addresses)
+    {
+        int n = ids.Length;
+        int[]? lists = null;
+        byte[]? codes = null;
+        int codeSize = _quantizer?.CodeSize ?? 0;
+        if (_quantizer != null)
+        {
+            // Encoding is the expensive part: it runs before the state lock, so searches go on meanwhile.
+            lists = new int[n];
+            codes = new byte[(long)n * codeSize];
+            _quantizer.Encode(vectors, n, lists, codes);
+        }
+        _state.EnterWriteLock();
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                RemoveLiveLocked(ids[i]);
+                int list = lists?[i] ?? 0;
+                var code = codes == null ? ReadOnlySpan<byte>.Empty : codes.AsSpan(i * codeSize, codeSize);
+                _bufferIds[ids[i]] = _buffer.Append(list, code, ids[i], addresses[i], vectors.Slice(i * Dimension, Dimension));
+            }
+        }
+        finally { _state.ExitWriteLock(); }
+    }
+
+    private void ApplyDelete(long id)
+    {
+        _state.EnterWriteLock();
+        try { RemoveLiveLocked(id); }
+        finally { _state.ExitWriteLock(); }
+    }
+
+    /// <summary>Marks the live version of <paramref name="id"/> deleted, wherever it is. At most one version is ever live.</summary>
+    private bool RemoveLiveLocked(long id)
+    {
+        if (_bufferIds.Remove(id, out var location)) return _buffer.MarkDeleted(location.List, location.Position);
+        for (int s = _segments.Count - 1; s >= 0; s--)
+        {
+            var segment = _segments[s];
+            long position = segment.Segment.Find(id);
+            if (position >= 0 && segment.Deleted.MarkDeleted(position))
+            {
+                segment.Dirty = true;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void ReplayRecord(in LogRecordView record)
+    {
+        switch (record.Kind)
+        {
+            case LogRecordKind.Upsert:
+                if (record.Vector.Length != Dimension)
+                    throw new CorruptFileException(_log.Directory, $"the record at address {record.Address} holds a {record.Vector.Length}-dimensional vector; the store is {Dimension}-dimensional.");
+                ApplyUpserts([record.Id], record.Vector, [record.Address]);
+                break;
+            case LogRecordKind.Delete:
+                ApplyDelete(record.Id);
+                break;
+            case LogRecordKind.PayloadCopy:
+                break; // compaction's copies are already sealed in a segment
+        }
+    }
+
+    private int CheckVectors(ReadOnlySpan<float> vectors, string parameterName)
+    {
+        if (vectors.Length % Dimension != 0)
+            throw new ArgumentException($"Expected whole {Dimension}-dimensional vectors (a multiple of {Dimension} values); got {vectors.Length} values. Wrong dimension?", parameterName);
+        VectorChecks.ThrowIfNotFinite(vectors, Dimension, parameterName);
+        return vectors.Length / Dimension;
+    }
+
+    private float[] NormalizedCopy(ReadOnlySpan<float> vectors, int n)
+    {
+        var copy = vectors.ToArray();
+        for (int i = 0; i < n; i++) VectorKernels.Normalize(copy.AsSpan(i * Dimension, Dimension));
+        return copy;
+    }
+}

@@ -1,0 +1,253 @@
+using EmbeddedVectors.Storage;
+using EmbeddedVectors.Training;
+
+namespace EmbeddedVectors;
+
+/// <summary>
+/// An embedded, on-disk vector store: a directory holding a manifest, the trained quantizers, immutable
+/// memory-mapped segment files of IVFPQ codes, and a FASTER log of payloads that is also the write-ahead log.
+/// </summary>
+/// <remarks>
+/// <para>Threads: any number may search at once, while one writes; a search sees the store as it was when the
+/// search began. Writes (add, delete, commit, flush, compact) are serialised.</para>
+/// <para>Processes: one process writes at a time (an OS lock on the file <c>LOCK</c>); others may open the store
+/// with <see cref="EmbeddedVectorStoreOptions.ReadOnly"/> and see it as of their open.</para>
+/// <para>Durability: <see cref="Commit"/> makes every earlier add and delete durable; what it covered survives a
+/// process kill. The write buffer is sealed into a segment when it holds
+/// <see cref="EmbeddedVectorStoreOptions.SealThreshold"/> entries, on <see cref="Flush"/> and on
+/// <see cref="Dispose"/>; until then the log holds it and reopening replays it.</para>
+/// </remarks>
+public sealed partial class EmbeddedVectorStore : IDisposable
+{
+    private const string LockFileName = "LOCK";
+    private const string LogDirectoryName = "log";
+    private const long MaxPrecomputedTableBytes = 256L << 20;
+
+    private readonly EmbeddedVectorStoreOptions _options;
+    private readonly FileStream? _lock;
+    private readonly PayloadLog _log;
+    private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
+    private readonly Lock _writer = new();
+    private Manifest _manifest;
+    private IvfPqQuantizer? _quantizer;
+    private List<SealedSegment> _segments = [];
+    private WriteBuffer _buffer;
+    private Dictionary<long, (int List, int Position)> _bufferIds = [];
+    private bool _disposed;
+
+    private EmbeddedVectorStore(string directory, EmbeddedVectorStoreOptions options, FileStream? lockFile)
+    {
+        StorePath = directory;
+        _options = options;
+        _lock = lockFile;
+        var segments = new List<SealedSegment>();
+        PayloadLog? log = null;
+        try
+        {
+            _manifest = Manifest.Read(directory);
+            if (_manifest.Trained)
+            {
+                var (coarse, pq) = QuantizerFile.Read(directory, _manifest);
+                _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes);
+            }
+            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
+            _segments = segments;
+            log = PayloadLog.Open(Path.Combine(directory, LogDirectoryName), options.ReadOnly);
+            _log = log;
+            _buffer = NewBuffer();
+            _log.Replay(_manifest.SealedUntilAddress, ReplayRecord);
+        }
+        catch
+        {
+            log?.Dispose();
+            foreach (var segment in segments) segment.Dispose();
+            lockFile?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The store's directory.</summary>
+    public string StorePath { get; }
+
+    /// <summary>Length of every vector.</summary>
+    public int Dimension => _manifest.Dimension;
+
+    /// <summary>How nearness is measured.</summary>
+    public Metric Metric => _manifest.Metric;
+
+    /// <summary>True once the quantizers are trained (before that, search is exact).</summary>
+    public bool IsTrained => _quantizer != null;
+
+    /// <summary>True when opened with <see cref="EmbeddedVectorStoreOptions.ReadOnly"/>.</summary>
+    public bool IsReadOnly => _options.ReadOnly;
+
+    /// <summary>Live entries (added and not deleted).</summary>
+    public long Count
+    {
+        get
+        {
+            _state.EnterReadLock();
+            try
+            {
+                long count = _buffer.Count - _buffer.DeletedCount;
+                foreach (var segment in _segments) count += segment.Segment.Count - segment.Deleted.DeletedCount;
+                return count;
+            }
+            finally { _state.ExitReadLock(); }
+        }
+    }
+
+    /// <summary>Creates a new store in <paramref name="path"/> (created if missing; it must not already hold a store) and opens it for writing.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (dimension, metric, nlist, m).</exception>
+    /// <exception cref="EmbeddedVectorsException">A store already exists there.</exception>
+    public static EmbeddedVectorStore Create(string path, EmbeddedVectorStoreOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(options);
+        options.ValidateForCreate();
+        if (options.ReadOnly) throw new ArgumentException("A store cannot be created read-only.", nameof(options));
+        string directory = Path.GetFullPath(path);
+        Directory.CreateDirectory(directory);
+        var lockFile = AcquireWriteLock(directory);
+        try
+        {
+            if (Manifest.Exists(directory))
+                throw new EmbeddedVectorsException($"{directory} already holds an EmbeddedVectors store. Open it with EmbeddedVectorStore.Open, or choose another directory.");
+            new Manifest
+            {
+                Dimension = options.Dimension,
+                Metric = options.Metric,
+                NList = options.NList,
+                M = options.EffectiveM,
+                StoreVectors = options.StoreVectors,
+                TrainingThreshold = options.EffectiveTrainingThreshold,
+                SealThreshold = options.SealThreshold,
+            }.Write(directory);
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+        return new EmbeddedVectorStore(directory, options, lockFile);
+    }
+
+    /// <summary>Opens an existing store. Only <see cref="EmbeddedVectorStoreOptions.ReadOnly"/>, <c>SealThreshold</c> and <c>KMeans</c> of <paramref name="options"/> apply.</summary>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="CorruptFileException">The directory is not a store, a file is damaged, or it was written by a newer version.</exception>
+    /// <exception cref="EmbeddedVectorsException">Another process has the store open for writing.</exception>
+    public static EmbeddedVectorStore Open(string path, EmbeddedVectorStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= new EmbeddedVectorStoreOptions();
+        options.ValidateForOpen();
+        string directory = Path.GetFullPath(path);
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"No store at {directory}: the directory does not exist.");
+        if (!Manifest.Exists(directory))
+            throw new CorruptFileException(Path.Combine(directory, Manifest.FileName), "missing: this directory is not an EmbeddedVectors store.");
+        var lockFile = options.ReadOnly ? null : AcquireWriteLock(directory);
+        return new EmbeddedVectorStore(directory, options, lockFile);
+    }
+
+    /// <summary>Opens the store in <paramref name="path"/>, or creates it there with <paramref name="options"/> when none exists.</summary>
+    public static EmbeddedVectorStore OpenOrCreate(string path, EmbeddedVectorStoreOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Manifest.Exists(Path.GetFullPath(path)) ? Open(path, options) : Create(path, options);
+    }
+
+    /// <summary>Seals the write buffer (so the next open needs no replay), makes everything durable and closes the files.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        lock (_writer)
+        {
+            if (_disposed) return;
+            try
+            {
+                if (!IsReadOnly)
+                {
+                    SealLocked();
+                    _log.Commit();
+                }
+            }
+            finally
+            {
+                _disposed = true;
+                _log.Dispose();
+                foreach (var segment in _segments) segment.Dispose();
+                _lock?.Dispose();
+                _state.Dispose();
+            }
+        }
+    }
+
+    private static FileStream AcquireWriteLock(string directory)
+    {
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock on Unix), released by the OS when the process dies.
+            return new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new EmbeddedVectorsException(
+                $"The store at {directory} is open for writing by another process (or another EmbeddedVectorStore in this one). Only one writer is allowed; open it with ReadOnly = true to read alongside.", e);
+        }
+    }
+
+    private WriteBuffer NewBuffer()
+        => _quantizer == null
+            ? new WriteBuffer(1, Dimension, 0, keepVectors: true)
+            : new WriteBuffer(_manifest.NList, Dimension, _quantizer.CodeSize, _manifest.StoreVectors);
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private void ThrowIfReadOnly()
+    {
+        ThrowIfDisposed();
+        if (IsReadOnly) throw new InvalidOperationException($"The store at {StorePath} was opened read-only.");
+    }
+
+    /// <summary>A sealed segment with its deletions.</summary>
+    private sealed class SealedSegment : IDisposable
+    {
+        private SealedSegment(Segment segment, DeletionBitmap deleted, long deletionsVersion)
+        {
+            Segment = segment;
+            Deleted = deleted;
+            DeletionsVersion = deletionsVersion;
+        }
+
+        public Segment Segment { get; }
+        public DeletionBitmap Deleted { get; }
+        public long DeletionsVersion { get; set; }
+
+        /// <summary>Deletions made since they were last written.</summary>
+        public bool Dirty { get; set; }
+
+        public static SealedSegment Open(string directory, SegmentEntry entry, SegmentShape shape)
+        {
+            var segment = Segment.Open(directory, entry.Number, shape);
+            try
+            {
+                if (segment.Count != entry.Count)
+                    throw new CorruptFileException(Path.Combine(directory, SegmentWriter.CodesFileName(entry.Number)),
+                        $"holds {segment.Count} entries but the manifest says {entry.Count}.");
+                var deleted = entry.DeletionsVersion == 0
+                    ? new DeletionBitmap(segment.Count)
+                    : DeletionBitmap.Load(directory, entry.Number, entry.DeletionsVersion, segment.Count);
+                return new SealedSegment(segment, deleted, entry.DeletionsVersion);
+            }
+            catch
+            {
+                segment.Dispose();
+                throw;
+            }
+        }
+
+        public SegmentEntry ToEntry() => new(Segment.Number, Segment.Count, DeletionsVersion);
+
+        public void Dispose() => Segment.Dispose();
+    }
+}

@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace EmbeddedVectors.Storage;
+
+/// <summary>What the segment and deletion files share: version rule, checksums, alignment and durable writes.</summary>
+internal static partial class FileHeaders
+{
+    /// <summary>The only format version this build writes and reads.</summary>
+    public const uint FormatVersion = 1;
+
+    /// <summary>Regions start at multiples of this, so SIMD kernels can read codes in place.</summary>
+    public const int RegionAlignment = 64;
+
+    /// <summary>Suffix of files being written; they are renamed to their final name once complete and synced.</summary>
+    public const string TempSuffix = ".tmp";
+
+    /// <summary>The 64-bit checksum used by every file: XXH3-64 with seed 0.</summary>
+    public static ulong Checksum(ReadOnlySpan<byte> bytes) => XxHash3.HashToUInt64(bytes);
+
+    /// <summary>The checksum of <paramref name="length"/> bytes at <paramref name="start"/>, hashed in pieces a span can hold.</summary>
+    public static unsafe ulong Checksum(byte* start, long length)
+    {
+        var hash = new XxHash3();
+        // XXH3 streamed in pieces equals XXH3 of the whole, so regions larger than 2 GiB hash the same way.
+        for (long done = 0; done < length;)
+        {
+            int piece = (int)Math.Min(length - done, 1 << 30);
+            hash.Append(new ReadOnlySpan<byte>(start + done, piece));
+            done += piece;
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    /// <summary>Rounds <paramref name="offset"/> up to the next region boundary.</summary>
+    public static long AlignUp(long offset) => checked(offset + RegionAlignment - 1) & ~(long)(RegionAlignment - 1);
+
+    /// <summary>The problem to report for a version other than <see cref="FormatVersion"/>, or null when it is readable.</summary>
+    public static string? VersionProblem(uint version) => version switch
+    {
+        FormatVersion => null,
+        > FormatVersion => $"written by a newer EmbeddedVectors (format version {version}); this build reads version {FormatVersion}",
+        _ => $"unknown format version {version}; this build reads version {FormatVersion}",
+    };
+
+    /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>, or reports the file truncated.</summary>
+    public static void ReadExactly(SafeFileHandle file, Span<byte> buffer, long offset, string path)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int read = RandomAccess.Read(file, buffer, offset);
+            if (read == 0) throw new CorruptFileException(path, $"truncated: ends before byte {offset + buffer.Length}");
+            buffer = buffer[read..];
+            offset += read;
+        }
+    }
+
+    /// <summary>Deletes a file, ignoring failures: used to clean up temp files when something else already failed.</summary>
+    public static void DeleteQuietly(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// Makes renames in <paramref name="directory"/> durable: a rename is a change to the directory, and on Linux
+    /// and macOS it survives a power loss only once the directory itself is fsynced. Windows has no such call
+    /// (NTFS journals the rename), and file systems that refuse fsync on a directory are skipped silently.
+    /// </summary>
+    public static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        const int ReadOnly = 0;
+        const int LinuxCloseOnExec = 0x80000; // O_CLOEXEC on every Linux architecture .NET runs on
+        int fd;
+        try
+        {
+            fd = Open(directory, OperatingSystem.IsLinux() ? ReadOnly | LinuxCloseOnExec : ReadOnly);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return;
+        }
+        if (fd < 0) return;
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                const int EINVAL = 22, LinuxENOTSUP = 95, MacENOTSUP = 45;
+                if (errno is not (EINVAL or LinuxENOTSUP or MacENOTSUP))
+                    throw new IOException($"fsync of directory {directory} failed with errno {errno}.");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+}
+
+/// <summary>One region of a file: where it starts, how long it is, and the XXH3-64 of its bytes.</summary>
+internal readonly record struct Region(long Offset, long Length, ulong Checksum)
+{
+    /// <summary>First byte after the region; throws <see cref="OverflowException"/> past <see cref="long.MaxValue"/>.</summary>
+    public long End => checked(Offset + Length);
+}
+
+/// <summary>
+/// The 4096-byte header that starts both segment files, <c>.evs</c> (5 regions) and <c>.evv</c> (1 region).
+/// All integers little-endian. 4096 bytes, so the first region starts on a page boundary.
+/// </summary>
+internal sealed class SegmentHeader
+{
+    public const int Size = 4096;
+    public const int MagicOffset = 0;            // 0..7       8 ASCII bytes: "EVSEGCOD" (.evs) or "EVSEGVEC" (.evv)
+    public const int VersionOffset = 8;          // 8..11      uint32 format version (1)
+    public const int HeaderSizeOffset = 12;      // 12..15     uint32 header size (4096)
+    public const int LayoutOffset = 16;          // 16..19     uint32 code layout (1 = pq8, 2 = pq4fs reserved)
+    public const int NListOffset = 20;           // 20..23     int32 nlist
+    public const int CodeSizeOffset = 24;        // 24..27     int32 bytes a code
+    public const int DimensionOffset = 28;       // 28..31     int32 floats a vector
+    public const int CountOffset = 32;           // 32..39     int64 entries in the segment
+    public const int SegmentNumberOffset = 40;   // 40..47     int64 segment number (as in the file name)
+    public const int FlagsOffset = 48;           // 48..55     uint64 flags; bit 0 = has vectors, others 0
+    public const int CompanionOffset = 56;       // 56..63     uint64 .evs: header checksum of its .evv (0 without); .evv: 0
+    public const int RegionsOffset = 64;         // 64..       a region entry per region, in file order:
+    public const int RegionEntrySize = 24;       //            +0..7 int64 offset, +8..15 int64 length, +16..23 uint64 XXH3-64
+    public const int ChecksumOffset = 4088;      // 4088..4095 uint64 XXH3-64 of bytes 0..4087 (this header minus this field)
+
+    public const ulong FlagHasVectors = 1;
+
+    // Regions of the .evs file, in file order.
+    public const int DirectoryRegion = 0, CodesRegion = 1, IdsRegion = 2, PayloadRegion = 3, IdIndexRegion = 4;
+    public const int CodesFileRegionCount = 5;
+    // The one region of the .evv file.
+    public const int VectorsRegion = 0;
+
+    public static readonly string[] CodesFileRegionNames = ["list directory", "codes", "ids", "payload addresses", "id index"];
+    public static readonly string[] VectorsFileRegionNames = ["vectors"];
+
+    public static ReadOnlySpan<byte> CodesMagic => "EVSEGCOD"u8;
+    public static ReadOnlySpan<byte> VectorsMagic => "EVSEGVEC"u8;
+
+    public uint Version { get; set; } = FileHeaders.FormatVersion;
+    public SegmentShape Shape { get; set; }
+    public long Count { get; set; }
+    public long SegmentNumber { get; set; }
+    public ulong Flags { get; set; }
+    public ulong Companion { get; set; }
+    public Region[] Regions { get; set; } = [];
+
+    /// <summary>Region lengths of a .evs file of this shape and count; throws <see cref="OverflowException"/> if they do not fit a long.</summary>
+    public static long[] CodesFileRegionLengths(SegmentShape shape, long count) =>
+    [
+        checked((long)shape.NList * 2 * sizeof(long)),
+        checked(count * shape.CodeSize),
+        checked(count * sizeof(long)),
+        checked(count * sizeof(long)),
+        checked(count * 2 * sizeof(long)),
+    ];
+
+    /// <summary>Region length of a .evv file; throws <see cref="OverflowException"/> if it does not fit a long.</summary>
+    public static long[] VectorsFileRegionLengths(SegmentShape shape, long count) => [checked(count * shape.Dimension * sizeof(float))];
+
+    /// <summary>Places regions of the given lengths one after another behind the header, each 64-byte aligned.</summary>
+    public static Region[] Plan(long[] lengths)
+    {
+        var regions = new Region[lengths.Length];
+        long offset = Size;
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            offset = FileHeaders.AlignUp(offset);
+            regions[i] = new Region(offset, lengths[i], 0);
+            offset = checked(offset + lengths[i]);
+        }
+        return regions;
+    }
+
+    /// <summary>Fills <paramref name="header"/> (4096 bytes) and its checksum.</summary>
+    public void WriteTo(Span<byte> header, ReadOnlySpan<byte> magic)
+    {
+        header[..Size].Clear();
+        magic.CopyTo(header[MagicOffset..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[VersionOffset..], Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[HeaderSizeOffset..], Size);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[LayoutOffset..], (uint)Shape.Layout);
+        BinaryPrimitives.WriteInt32LittleEndian(header[NListOffset..], Shape.NList);
+        BinaryPrimitives.WriteInt32LittleEndian(header[CodeSizeOffset..], Shape.CodeSize);
+        BinaryPrimitives.WriteInt32LittleEndian(header[DimensionOffset..], Shape.Dimension);
+        BinaryPrimitives.WriteInt64LittleEndian(header[CountOffset..], Count);
+        BinaryPrimitives.WriteInt64LittleEndian(header[SegmentNumberOffset..], SegmentNumber);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[FlagsOffset..], Flags);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[CompanionOffset..], Companion);
+        for (int i = 0; i < Regions.Length; i++)
+        {
+            var entry = header[(RegionsOffset + i * RegionEntrySize)..];
+            BinaryPrimitives.WriteInt64LittleEndian(entry, Regions[i].Offset);
+            BinaryPrimitives.WriteInt64LittleEndian(entry[8..], Regions[i].Length);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[16..], Regions[i].Checksum);
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(header[ChecksumOffset..], FileHeaders.Checksum(header[..ChecksumOffset]));
+    }
+
+    /// <summary>
+    /// Parses a header after checking, in this order, its magic, format version, own checksum and header size;
+    /// the fields themselves are left for the caller to compare with what it expects.
+    /// </summary>
+    public static SegmentHeader Read(ReadOnlySpan<byte> header, ReadOnlySpan<byte> magic, int regionCount, string path)
+    {
+        if (!header[..magic.Length].SequenceEqual(magic))
+            throw new CorruptFileException(path, $"not a segment file of this kind: the first 8 bytes are not \"{System.Text.Encoding.ASCII.GetString(magic)}\"");
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[VersionOffset..]);
+        if (FileHeaders.VersionProblem(version) is { } problem) throw new CorruptFileException(path, problem);
+        ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(header[ChecksumOffset..]);
+        if (stored != FileHeaders.Checksum(header[..ChecksumOffset]))
+            throw new CorruptFileException(path, "the header checksum does not match; the header is damaged");
+        uint size = BinaryPrimitives.ReadUInt32LittleEndian(header[HeaderSizeOffset..]);
+        if (size != Size) throw new CorruptFileException(path, $"header size is {size}, expected {Size}");
+        ulong flags = BinaryPrimitives.ReadUInt64LittleEndian(header[FlagsOffset..]);
+        if ((flags & ~FlagHasVectors) != 0) throw new CorruptFileException(path, $"unknown flags 0x{flags:X}");
+        var regions = new Region[regionCount];
+        for (int i = 0; i < regionCount; i++)
+        {
+            var entry = header[(RegionsOffset + i * RegionEntrySize)..];
+            regions[i] = new Region(
+                BinaryPrimitives.ReadInt64LittleEndian(entry),
+                BinaryPrimitives.ReadInt64LittleEndian(entry[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(entry[16..]));
+        }
+        return new SegmentHeader
+        {
+            Version = version,
+            Shape = new SegmentShape(
+                BinaryPrimitives.ReadInt32LittleEndian(header[NListOffset..]),
+                BinaryPrimitives.ReadInt32LittleEndian(header[CodeSizeOffset..]),
+                BinaryPrimitives.ReadInt32LittleEndian(header[DimensionOffset..]),
+                (CodeLayout)BinaryPrimitives.ReadUInt32LittleEndian(header[LayoutOffset..]),
+                (flags & FlagHasVectors) != 0),
+            Count = BinaryPrimitives.ReadInt64LittleEndian(header[CountOffset..]),
+            SegmentNumber = BinaryPrimitives.ReadInt64LittleEndian(header[SegmentNumberOffset..]),
+            Flags = flags,
+            Companion = BinaryPrimitives.ReadUInt64LittleEndian(header[CompanionOffset..]),
+            Regions = regions,
+        };
+    }
+
+    /// <summary>
+    /// Checks that every region has the length this shape and count imply, starts 64-byte aligned after the
+    /// header and the region before it, and ends inside the file, all in overflow-checked 64-bit arithmetic.
+    /// </summary>
+    public void ValidateRegions(long[] expectedLengths, string[] names, long fileLength, string path)
+    {
+        long previousEnd = Size;
+        for (int i = 0; i < Regions.Length; i++)
+        {
+            var r = Regions[i];
+            if (r.Length != expectedLengths[i])
+                throw new CorruptFileException(path, $"the {names[i]} region is {r.Length} bytes long, expected {expectedLengths[i]} for this shape and count");
+            if (r.Offset < previousEnd || r.Offset % FileHeaders.RegionAlignment != 0)
+                throw new CorruptFileException(path, $"the {names[i]} region starts at {r.Offset}, which overlaps the data before it or is not {FileHeaders.RegionAlignment}-byte aligned");
+            if (r.Offset > fileLength || r.Length > fileLength - r.Offset)
+                throw new CorruptFileException(path, $"the {names[i]} region (offset {r.Offset}, length {r.Length}) ends beyond the end of the file ({fileLength} bytes); the file is truncated or damaged");
+            previousEnd = r.Offset + r.Length; // cannot overflow: both are within fileLength
+        }
+    }
+}

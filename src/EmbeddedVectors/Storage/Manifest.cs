@@ -1,0 +1,112 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EmbeddedVectors.Storage;
+
+/// <summary>A sealed segment as the manifest names it.</summary>
+internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion);
+
+/// <summary>
+/// The root of a store: its shape, the quantizer file, the live segments and the log address up to which every
+/// record is sealed into them. Replaced atomically, so a crash leaves the old or the new manifest, never a mix.
+/// </summary>
+internal sealed record Manifest
+{
+    public const string FileName = "MANIFEST";
+    public const int FormatVersion = 1;
+    private static readonly byte[] Magic = "EVMANIFS"u8.ToArray();
+    private const int HeaderSize = 24; // magic (8) · version (4) · body length (4) · body checksum XxHash3-64 (8)
+
+    public required int Dimension { get; init; }
+    public required Metric Metric { get; init; }
+    public required int NList { get; init; }
+    public required int M { get; init; }
+    public CodeLayout CodeLayout { get; init; } = CodeLayout.Pq8;
+    public required bool StoreVectors { get; init; }
+    public required int TrainingThreshold { get; init; }
+    public required int SealThreshold { get; init; }
+    public bool Trained { get; init; }
+    public long Generation { get; init; }
+    public long NextSegmentNumber { get; init; } = 1;
+    public long SealedUntilAddress { get; init; }
+    public IReadOnlyList<SegmentEntry> Segments { get; init; } = [];
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+    };
+
+    public SegmentShape Shape => new(NList, M, Dimension, CodeLayout, StoreVectors);
+
+    public void Write(string directory)
+    {
+        byte[] body = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+        var file = new byte[HeaderSize + body.Length];
+        Magic.CopyTo(file, 0);
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(8), FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(12), body.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(16), XxHash3.HashToUInt64(body));
+        body.CopyTo(file, HeaderSize);
+        DurableFile.ReplaceAtomically(Path.Combine(directory, FileName), file);
+    }
+
+    public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
+
+    public static Manifest Read(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new CorruptFileException(path, "missing: this directory is not an EmbeddedVectors store (no MANIFEST). Create one with EmbeddedVectorStore.Create.");
+        byte[] file = File.ReadAllBytes(path);
+        if (file.Length < HeaderSize || !file.AsSpan(0, 8).SequenceEqual(Magic))
+            throw new CorruptFileException(path, "not an EmbeddedVectors manifest (wrong magic number).");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(8));
+        if (version > FormatVersion)
+            throw new CorruptFileException(path, $"written by a newer EmbeddedVectors (manifest format version {version}); this build reads version {FormatVersion}. Upgrade EmbeddedVectors to open it.");
+        if (version < 1) throw new CorruptFileException(path, $"invalid format version {version}.");
+        int length = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
+        if (length < 0 || length != file.Length - HeaderSize)
+            throw new CorruptFileException(path, $"truncated or padded: the header announces {length} body bytes, the file has {file.Length - HeaderSize}.");
+        var body = file.AsSpan(HeaderSize);
+        if (XxHash3.HashToUInt64(body) != BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(16)))
+            throw new CorruptFileException(path, "checksum mismatch: the manifest is damaged.");
+        Manifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Manifest>(body, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptFileException(path, $"unreadable body: {e.Message}");
+        }
+        if (manifest == null) throw new CorruptFileException(path, "empty body.");
+        manifest.Validate(path);
+        return manifest;
+    }
+
+    private void Validate(string path)
+    {
+        string? problem =
+            Dimension < 1 ? $"dimension {Dimension}" :
+            !Enum.IsDefined(Metric) ? $"metric {Metric}" :
+            NList < 1 ? $"nlist {NList}" :
+            M < 1 || Dimension % M != 0 ? $"m {M} for dimension {Dimension}" :
+            !Enum.IsDefined(CodeLayout) ? $"code layout {CodeLayout}" :
+            SealedUntilAddress < 0 ? $"sealed-until address {SealedUntilAddress}" :
+            NextSegmentNumber < 1 ? $"next segment number {NextSegmentNumber}" :
+            null;
+        foreach (var segment in Segments)
+        {
+            if (segment.Number < 1 || segment.Number >= NextSegmentNumber || segment.Count < 0 || segment.DeletionsVersion < 0)
+                problem ??= $"segment entry {segment}";
+        }
+        if (problem != null) throw new CorruptFileException(path, $"invalid value: {problem}.");
+    }
+
+    internal static string Describe(Manifest manifest) => Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions));
+}

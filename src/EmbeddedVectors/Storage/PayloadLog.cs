@@ -1,0 +1,556 @@
+using System.Buffers;
+using FASTER.core;
+
+namespace EmbeddedVectors.Storage;
+
+/// <summary>
+/// The store's write-ahead log and payload store: a <see cref="FasterLog"/> (FASTER 2.6.5) in one directory,
+/// holding <see cref="LogRecordKind.Upsert"/>, <see cref="LogRecordKind.Delete"/> and
+/// <see cref="LogRecordKind.PayloadCopy"/> records framed by <see cref="LogRecordFormat"/>, each guarded by
+/// FasterLog's per-entry checksum.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Durability is exactly "up to the last completed commit": <see cref="Commit"/> returns once every record
+/// appended before it is on disk, and opening the directory again recovers to the last commit. Records appended
+/// after it may or may not come back after a crash or a <see cref="Dispose"/> without a commit.
+/// </para>
+/// <para>
+/// Threads: FasterLog's enqueue is lock-free and safe from many threads at once (each append takes FASTER's
+/// epoch protection only while it reserves and fills its slot), its random reads are independent of each other
+/// and of appends (each read has its own context and device read), and commits are serialised inside FasterLog.
+/// So appends, commits, <see cref="ReadPayload"/>, <see cref="ReadVector"/> and <see cref="Replay"/> may all be
+/// called from many threads at once; this class keeps no mutable state of its own except a read-size hint.
+/// The one exception is <see cref="Dispose"/>, which must not race with anything else.
+/// </para>
+/// <para>
+/// Reads: FasterLog reads only committed records (<c>ReadAsync</c> returns nothing at or past
+/// <c>CommittedUntilAddress</c>, even while the record is still in memory). So reading a record appended since
+/// the last commit first commits the log (which only makes more durable), then reads. FasterLog has no
+/// synchronous random read; the reads here block on <c>ReadAsync(...).AsTask()</c> (the pooled-memory overload,
+/// so only the returned payload is allocated). Blocking is on a <see cref="Task"/>, which the .NET thread pool
+/// notices and compensates for when many readers block at once.
+/// </para>
+/// <para>
+/// Read-only mode (<c>Open(directory, readOnly: true)</c>) uses <see cref="FasterLogSettings.ReadOnlyMode"/>:
+/// a second instance, in this process or another, that views a log another instance writes. It never appends,
+/// commits, truncates or deletes commit files (FASTER turns outdated-commit removal off in that mode), keeps no
+/// pages in memory and reads everything from the segment files. It sees the writer's commits as of its last
+/// <see cref="Refresh"/>; <see cref="Replay"/> refreshes first, and a read of an address past the view refreshes
+/// once. Limitations that come from FASTER: the device opens segment files with <see cref="FileMode.OpenOrCreate"/>,
+/// so reading a segment the writer has just deleted could leave an empty file behind (guarded here by checking
+/// the file exists before each read, which narrows but cannot close that race); and a refresh that lists a commit
+/// file the writer deletes before it is read falls back to "no commit" for a moment, so refreshes retry and are
+/// serialised against reads with a lock (read-only mode only; the writer takes no lock).
+/// </para>
+/// </remarks>
+internal sealed class PayloadLog : IDisposable
+{
+    // Settings. They must be the same every time a log is opened, so they are constants.
+    //  - 4 MiB pages (PageSizeBits 22): FASTER's default. A record must fit in one page, so this caps a record
+    //    (vector + payload + 12 bytes of our framing) at 4 MiB - 12 bytes. Larger pages would allow bigger
+    //    payloads but make every scan buffer (two pages per Replay) and every read-only page read bigger.
+    //  - 32 MiB of log memory (MemorySizeBits 25): 8 pages, enough for bursts of appends to keep filling pages
+    //    while earlier ones are being flushed, yet small for an embedded library.
+    //  - 256 MiB segment files (SegmentSizeBits 28): truncation gives disk space back a whole segment at a time,
+    //    so this is the granularity at which compaction frees space, while keeping the file count small.
+    //  - LogChecksumType.PerEntry: an 8-byte checksum per record, verified on every read from disk.
+    internal const int PageSizeBits = 22;
+    internal const int MemorySizeBits = 25;
+    internal const int SegmentSizeBits = 28;
+
+    /// <summary>FasterLog's per-entry header with <see cref="LogChecksumType.PerEntry"/>: an 8-byte checksum and a 4-byte length.</summary>
+    private const int FasterEntryHeaderBytes = 12;
+
+    /// <summary>
+    /// The largest record this log accepts, in bytes of our framing: FasterLog requires the entry plus its
+    /// 12-byte header (rounded up to 4 bytes) to fit in one page.
+    /// </summary>
+    internal const int MaxRecordBytes = (1 << PageSizeBits) - FasterEntryHeaderBytes;
+
+    /// <summary>The segment files are this name plus ".0", ".1", …; commits go to <c>log-commits/</c> beside them.</summary>
+    internal const string LogFileName = "wal.log";
+
+    private const int MinReadHint = 512;
+    private const int MaxReadHint = 64 * 1024;
+    private const int InitialScanBufferBytes = 64 * 1024;
+
+    /// <summary>The buffer the <see cref="Replay"/> running on this thread receives entries in.</summary>
+    [ThreadStatic] private static byte[]? t_scanBuffer;
+
+    /// <summary>A scan buffer kept between <see cref="Replay"/> calls on this thread.</summary>
+    [ThreadStatic] private static byte[]? t_spareScanBuffer;
+
+    private readonly IDevice _device;
+    private readonly FasterLog _log;
+    private readonly bool _readOnly;
+    private readonly ReaderWriterLockSlim? _viewLock;
+    private readonly string _segmentPathPrefix;
+    private int _readHint = 4096 - FasterEntryHeaderBytes;
+    private volatile bool _disposed;
+
+    private PayloadLog(string directory, IDevice device, FasterLog log, bool readOnly)
+    {
+        Directory = directory;
+        _device = device;
+        _log = log;
+        _readOnly = readOnly;
+        _viewLock = readOnly ? new ReaderWriterLockSlim(LockRecursionPolicy.NoRecursion) : null;
+        _segmentPathPrefix = Path.Combine(directory, LogFileName) + ".";
+    }
+
+    /// <summary>
+    /// Opens the log in <paramref name="directory"/>, creating the directory when it is missing (except in
+    /// read-only mode), and recovers to the last commit.
+    /// </summary>
+    /// <param name="directory">The log's own directory (the store passes a subdirectory of its directory).</param>
+    /// <param name="readOnly">
+    /// Open as a viewer of a log that another instance (possibly in another process) writes: nothing is ever
+    /// written, and appends, commits and truncation throw <see cref="InvalidOperationException"/>.
+    /// </param>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="readOnly"/> is true and the directory does not exist.</exception>
+    /// <exception cref="CorruptFileException">The last commit cannot be recovered.</exception>
+    public static PayloadLog Open(string directory, bool readOnly = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("The payload log stores little-endian values and supports little-endian machines only.");
+
+        string fullPath = Path.GetFullPath(directory);
+        if (readOnly)
+        {
+            if (!System.IO.Directory.Exists(fullPath))
+                throw new DirectoryNotFoundException($"{fullPath}: the log directory does not exist, so it cannot be opened read-only.");
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(fullPath);
+        }
+
+        IDevice device = Devices.CreateLogDevice(Path.Combine(fullPath, LogFileName), preallocateFile: false, deleteOnClose: false);
+        FasterLog? log = null;
+        try
+        {
+            log = new FasterLog(new FasterLogSettings
+            {
+                LogDevice = device,
+                LogCommitDir = fullPath,
+                PageSizeBits = PageSizeBits,
+                MemorySizeBits = MemorySizeBits,
+                SegmentSizeBits = SegmentSizeBits,
+                LogChecksum = LogChecksumType.PerEntry,
+                ReadOnlyMode = readOnly,
+                GetMemory = ScanBuffer,
+                // Recover explicitly below: the constructor's own recovery swallows every exception and would
+                // silently start an empty log (whose appends then overwrite the old records) on a damaged one.
+                TryRecoverLatest = false,
+            });
+            try
+            {
+                log.Recover();
+            }
+            catch (Exception e) when (e is FasterException or IOException)
+            {
+                throw new CorruptFileException(fullPath, $"the log cannot be recovered to its last commit: {e.Message}");
+            }
+            return new PayloadLog(fullPath, device, log, readOnly);
+        }
+        catch
+        {
+            log?.Dispose();
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The log's directory, as a full path.</summary>
+    public string Directory { get; }
+
+    /// <summary>Whether the log was opened read-only.</summary>
+    public bool IsReadOnly => _readOnly;
+
+    /// <summary>The address of the first record still in the log (it moves forward with <see cref="TruncateUntil"/>).</summary>
+    public long BeginAddress => _readOnly ? Math.Max(_log.BeginAddress, _log.CommittedBeginAddress) : _log.BeginAddress;
+
+    /// <summary>
+    /// The address the next record will get (FasterLog's tail). In read-only mode, where nothing is appended,
+    /// the end of the committed view.
+    /// </summary>
+    public long TailAddress => _readOnly ? _log.CommittedUntilAddress : _log.TailAddress;
+
+    /// <summary>Every record before this address is durable (in read-only mode: as of the last <see cref="Refresh"/>).</summary>
+    public long CommittedUntilAddress => _log.CommittedUntilAddress;
+
+    /// <summary>Appends an upsert of <paramref name="id"/>; returns the record's address, which stays valid until truncated.</summary>
+    /// <exception cref="ArgumentException">The record would not fit in a log page (<see cref="MaxRecordBytes"/>).</exception>
+    public unsafe long AppendUpsert(long id, ReadOnlySpan<float> vector, ReadOnlySpan<byte> payload)
+    {
+        ThrowIfNotWritable();
+        long length = LogRecordFormat.UpsertLength(vector.Length, payload.Length);
+        if (length > MaxRecordBytes)
+        {
+            long room = MaxRecordBytes - LogRecordFormat.UpsertLength(vector.Length, 0);
+            if (room < 0)
+                throw new ArgumentException($"vector of {vector.Length} floats is too large: a log record is at most {MaxRecordBytes} bytes.", nameof(vector));
+            throw new ArgumentException(
+                $"payload of {payload.Length} bytes is too large: a log record is at most {MaxRecordBytes} bytes, which leaves {room} bytes of payload beside a {vector.Length}-float vector.",
+                nameof(payload));
+        }
+        fixed (float* v = vector)
+        fixed (byte* p = payload)
+            return _log.Enqueue(new UpsertEntry(id, v, vector.Length, p, payload.Length, (int)length));
+    }
+
+    /// <summary>Appends a delete of <paramref name="id"/>; returns the record's address.</summary>
+    public long AppendDelete(long id)
+    {
+        ThrowIfNotWritable();
+        return _log.Enqueue(new DeleteEntry(id));
+    }
+
+    /// <summary>Appends a copy of <paramref name="id"/>'s payload (written by compaction); returns the record's address.</summary>
+    /// <exception cref="ArgumentException">The record would not fit in a log page (<see cref="MaxRecordBytes"/>).</exception>
+    public unsafe long AppendPayloadCopy(long id, ReadOnlySpan<byte> payload)
+    {
+        ThrowIfNotWritable();
+        long length = LogRecordFormat.PayloadCopyLength(payload.Length);
+        if (length > MaxRecordBytes)
+        {
+            throw new ArgumentException(
+                $"payload of {payload.Length} bytes is too large: a log record is at most {MaxRecordBytes} bytes, which leaves {MaxRecordBytes - LogRecordFormat.PayloadCopyOverheadBytes} bytes of payload.",
+                nameof(payload));
+        }
+        fixed (byte* p = payload)
+            return _log.Enqueue(new PayloadCopyEntry(id, p, payload.Length, (int)length));
+    }
+
+    /// <summary>Appends <paramref name="record"/> as it is, unframed: for tests that need a damaged record.</summary>
+    internal long AppendRawForTesting(ReadOnlySpan<byte> record)
+    {
+        ThrowIfNotWritable();
+        if (record.Length > MaxRecordBytes)
+            throw new ArgumentException($"record of {record.Length} bytes is too large: a log record is at most {MaxRecordBytes} bytes.", nameof(record));
+        return _log.Enqueue(record);
+    }
+
+    /// <summary>Commits: returns once every record appended before the call is durable (FasterLog's spin-wait commit).</summary>
+    public void Commit()
+    {
+        ThrowIfNotWritable();
+        _log.Commit(spinWait: true);
+    }
+
+    /// <summary>Commits: completes once every record appended before the call is durable.</summary>
+    public ValueTask CommitAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotWritable();
+        return _log.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the payload of the <see cref="LogRecordKind.Upsert"/> or <see cref="LogRecordKind.PayloadCopy"/>
+    /// record of <paramref name="expectedId"/> at <paramref name="address"/>. A record appended since the last
+    /// commit is committed first (FasterLog reads committed records only).
+    /// </summary>
+    /// <exception cref="CorruptFileException">
+    /// There is no record at <paramref name="address"/> (truncated, past the tail, not a record start, or
+    /// damaged), or it is of another kind or another id. The message names the log directory and the address.
+    /// </exception>
+    public byte[] ReadPayload(long address, long expectedId)
+    {
+        using IMemoryOwner<byte> owner = ReadRecord(address, out int length);
+        LogRecordView record = LogRecordFormat.Parse(owner.Memory.Span.Slice(0, length), address, Directory);
+        if (record.Kind is not (LogRecordKind.Upsert or LogRecordKind.PayloadCopy) || record.Id != expectedId)
+        {
+            throw LogRecordFormat.Corrupt(Directory, address,
+                $"expected an Upsert or PayloadCopy record of id {expectedId}, found a {record.Kind} record of id {record.Id}");
+        }
+        return record.Payload.IsEmpty ? [] : record.Payload.ToArray();
+    }
+
+    /// <summary>
+    /// Copies the vector of the <see cref="LogRecordKind.Upsert"/> record of <paramref name="expectedId"/> at
+    /// <paramref name="address"/> into <paramref name="destination"/>; returns the vector's length.
+    /// </summary>
+    /// <exception cref="CorruptFileException">As for <see cref="ReadPayload"/>, or the record is not an Upsert.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than the vector.</exception>
+    public int ReadVector(long address, long expectedId, Span<float> destination)
+    {
+        using IMemoryOwner<byte> owner = ReadRecord(address, out int length);
+        LogRecordView record = LogRecordFormat.Parse(owner.Memory.Span.Slice(0, length), address, Directory);
+        if (record.Kind != LogRecordKind.Upsert || record.Id != expectedId)
+        {
+            throw LogRecordFormat.Corrupt(Directory, address,
+                $"expected an Upsert record of id {expectedId}, found a {record.Kind} record of id {record.Id}");
+        }
+        if (destination.Length < record.Vector.Length)
+        {
+            throw new ArgumentException(
+                $"destination has room for {destination.Length} floats, but the vector at log address {address} has {record.Vector.Length}.",
+                nameof(destination));
+        }
+        record.Vector.CopyTo(destination);
+        return record.Vector.Length;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="handler"/> for every committed record from <paramref name="fromAddress"/> (raised
+    /// to <see cref="BeginAddress"/> when below it; otherwise it must be a record's address) to the committed
+    /// tail as of the call, in log order. Nothing is allocated per record: each entry is copied into a buffer
+    /// kept per thread, and the view handed to <paramref name="handler"/> is valid only during the call.
+    /// The handler runs outside FASTER's epoch protection, so it may call anything on this log, even append.
+    /// In read-only mode, <see cref="Refresh"/> is called first.
+    /// </summary>
+    /// <exception cref="CorruptFileException">A record is damaged or of an unknown kind or version; the message names its address.</exception>
+    public void Replay(long fromAddress, ReplayHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ThrowIfDisposed();
+        if (_readOnly)
+            Refresh();
+
+        long from = Math.Max(fromAddress, BeginAddress);
+        long end = _log.CommittedUntilAddress;
+        if (from >= end)
+            return;
+
+        // Not TryConsumeNext with an ILogEntryConsumer: FASTER 2.6.5 calls Consume inside its epoch protection
+        // without a try/finally, so a throwing handler (or a corrupt record) would leave this thread protected and
+        // stall every later flush and commit, and a handler could not safely call back into the log. GetNext with
+        // the GetMemory delegate (ScanBuffer) copies the entry into our reused buffer instead: still no allocation.
+        byte[]? outer = t_scanBuffer;                 // a Replay further up this thread's stack, if any
+        t_scanBuffer = t_spareScanBuffer ?? new byte[InitialScanBufferBytes];
+        t_spareScanBuffer = null;
+        try
+        {
+            using FasterLogScanIterator iterator = _log.Scan(from, end);
+            while (NextEntry(iterator, out byte[] entry, out int length, out long address))
+            {
+                LogRecordView record = LogRecordFormat.Parse(entry.AsSpan(0, length), address, Directory);
+                handler(in record);
+            }
+        }
+        finally
+        {
+            t_spareScanBuffer = t_scanBuffer;
+            t_scanBuffer = outer;
+        }
+    }
+
+    /// <summary>
+    /// Drops every record before <paramref name="address"/> (a record's address, or <see cref="TailAddress"/>),
+    /// then commits. Disk space comes back a whole segment file (256 MiB) at a time, shortly after the commit.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="address"/> is past <see cref="TailAddress"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="address"/> is not the start of a record.</exception>
+    public void TruncateUntil(long address)
+    {
+        ThrowIfNotWritable();
+        long tail = _log.TailAddress;
+        if (address > tail)
+            throw new ArgumentOutOfRangeException(nameof(address), address, $"cannot truncate past the log's tail address {tail}.");
+        if (address > _log.BeginAddress && address < tail)
+        {
+            // A begin address in the middle of a record would make every later open fail: check there is one.
+            try
+            {
+                using IMemoryOwner<byte> owner = ReadRecord(address, out int length);
+                LogRecordFormat.Parse(owner.Memory.Span.Slice(0, length), address, Directory);
+            }
+            catch (CorruptFileException e)
+            {
+                throw new ArgumentException($"cannot truncate until address {address}: it is not the start of a record ({e.Problem}).", nameof(address));
+            }
+        }
+        _log.TruncateUntil(address);
+        _log.Commit(spinWait: true);
+    }
+
+    /// <summary>
+    /// Read-only mode: loads the writer's latest commit, so that records committed since are visible.
+    /// Does nothing on a writable log.
+    /// </summary>
+    public void Refresh()
+    {
+        ThrowIfDisposed();
+        if (_viewLock is null)
+            return;
+        _viewLock.EnterWriteLock();
+        try
+        {
+            long before = _log.CommittedUntilAddress;
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    _log.RecoverReadOnly();
+                }
+                catch (FasterException e)
+                {
+                    throw new CorruptFileException(Directory, $"cannot load the log's latest commit: {e.Message}");
+                }
+                // The writer removes outdated commit files; one listed but deleted before it was read makes FASTER
+                // fall back to "no commit" for this attempt. The next attempt finds the newer file.
+                if (_log.CommittedUntilAddress >= before)
+                    return;
+                if (attempt == 100)
+                    throw new EmbeddedVectorsException($"{Directory}: could not load the log's latest commit after {attempt} attempts; the writer may be deleting commit files faster than they can be read.");
+                Thread.Sleep(5);
+            }
+        }
+        finally
+        {
+            _viewLock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
+    /// Disposes the log, then its device. Does not commit (as FasterLog itself does not): records appended since
+    /// the last <see cref="Commit"/> may be lost. Must not race with other calls.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _log.Dispose();
+        _device.Dispose();
+        _viewLock?.Dispose();
+    }
+
+    /// <summary>Reads the entry at <paramref name="address"/> into pooled memory; the caller disposes it.</summary>
+    private IMemoryOwner<byte> ReadRecord(long address, out int length)
+    {
+        ThrowIfDisposed();
+        IMemoryOwner<byte>? owner;
+        if (_viewLock is null)
+        {
+            if (address >= _log.CommittedUntilAddress && address < _log.TailAddress)
+                _log.Commit(spinWait: true);
+            owner = TryReadCommitted(address, out length);
+        }
+        else
+        {
+            bool refreshed = false;
+            while (true)
+            {
+                _viewLock.EnterReadLock();
+                try
+                {
+                    owner = TryReadCommitted(address, out length);
+                }
+                finally
+                {
+                    _viewLock.ExitReadLock();
+                }
+                // Past the view: the writer may have committed it since the last refresh. A handler of a Replay
+                // on this thread holds no lock here, so refreshing cannot deadlock.
+                if (owner is not null || refreshed || address < _log.CommittedUntilAddress || _viewLock.IsReadLockHeld)
+                    break;
+                Refresh();
+                refreshed = true;
+            }
+        }
+        if (owner is null)
+        {
+            long begin = BeginAddress, committed = CommittedUntilAddress;
+            string problem = address < begin ? $"no record there: the log begins at address {begin} (earlier records were truncated)"
+                : address >= committed ? $"no record there: the log ends at address {committed}"
+                : "no record starts there";
+            throw LogRecordFormat.Corrupt(Directory, address, problem);
+        }
+        return owner;
+    }
+
+    /// <summary>FasterLog's random read of a committed record, waited for; null when there is none.</summary>
+    private IMemoryOwner<byte>? TryReadCommitted(long address, out int length)
+    {
+        length = 0;
+        if (address < BeginAddress || address >= _log.CommittedUntilAddress)
+            return null;
+        // A read-only device opens segment files with OpenOrCreate: never let it create one the writer deleted.
+        if (_readOnly && !File.Exists(_segmentPathPrefix + (address >> SegmentSizeBits).ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            return null;
+
+        IMemoryOwner<byte>? owner;
+        try
+        {
+            ValueTask<(IMemoryOwner<byte>, int)> pending = _log.ReadAsync(address, MemoryPool<byte>.Shared, Volatile.Read(ref _readHint));
+            (owner, length) = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        }
+        catch (FasterException e)
+        {
+            // "Checksum failed for read": a damaged record, or an address in the middle of one.
+            throw LogRecordFormat.Corrupt(Directory, address, $"FasterLog rejected the record: {e.Message}");
+        }
+        if (owner is not null)
+            Volatile.Write(ref _readHint, Math.Clamp(length, MinReadHint, MaxReadHint));
+        return owner;
+    }
+
+    /// <summary>The iterator's next entry (in the scan buffer), with FASTER's errors reported as corruption.</summary>
+    private bool NextEntry(FasterLogScanIterator iterator, out byte[] entry, out int length, out long address)
+    {
+        _viewLock?.EnterReadLock();
+        try
+        {
+            return iterator.GetNext(out entry, out length, out address);
+        }
+        catch (FasterException e)
+        {
+            // A checksum mismatch or an impossible length while scanning.
+            throw LogRecordFormat.Corrupt(Directory, iterator.NextAddress, $"FasterLog could not scan past it: {e.Message}");
+        }
+        finally
+        {
+            _viewLock?.ExitReadLock();
+        }
+    }
+
+    /// <summary>FasterLog's GetMemory delegate: the scan buffer of the Replay on this thread, grown when needed.</summary>
+    private static byte[] ScanBuffer(int minLength)
+    {
+        byte[]? buffer = t_scanBuffer;
+        if (buffer is null)
+            return new byte[minLength];                 // not called from Replay (no FasterLog path we use does that)
+        if (buffer.Length < minLength)
+            t_scanBuffer = buffer = new byte[Math.Max(minLength, buffer.Length * 2)];
+        return buffer;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private void ThrowIfNotWritable()
+    {
+        ThrowIfDisposed();
+        if (_readOnly)
+            throw new InvalidOperationException($"{Directory}: the log is open read-only; it cannot be appended to, committed or truncated.");
+    }
+
+    // Entries FasterLog serialises straight into its page (no intermediate buffer). They hold pointers to spans
+    // pinned by the caller for the duration of the synchronous Enqueue call. SerializeTo runs inside FASTER's
+    // epoch protection and must not throw: the lengths are checked before.
+
+    private readonly unsafe struct UpsertEntry(long id, float* vector, int dimension, byte* payload, int payloadLength, int length) : ILogEnqueueEntry
+    {
+        public int SerializedLength => length;
+
+        public void SerializeTo(Span<byte> dest) =>
+            LogRecordFormat.WriteUpsert(dest.Slice(0, length), id, new ReadOnlySpan<float>(vector, dimension), new ReadOnlySpan<byte>(payload, payloadLength));
+    }
+
+    private readonly struct DeleteEntry(long id) : ILogEnqueueEntry
+    {
+        public int SerializedLength => LogRecordFormat.DeleteBytes;
+
+        public void SerializeTo(Span<byte> dest) => LogRecordFormat.WriteDelete(dest.Slice(0, LogRecordFormat.DeleteBytes), id);
+    }
+
+    private readonly unsafe struct PayloadCopyEntry(long id, byte* payload, int payloadLength, int length) : ILogEnqueueEntry
+    {
+        public int SerializedLength => length;
+
+        public void SerializeTo(Span<byte> dest) =>
+            LogRecordFormat.WritePayloadCopy(dest.Slice(0, length), id, new ReadOnlySpan<byte>(payload, payloadLength));
+    }
+}

@@ -1,0 +1,367 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+
+namespace EmbeddedVectors.Storage;
+
+/// <summary>
+/// A read-only, memory-mapped segment written by <see cref="SegmentWriter"/>: per inverted list, the entries'
+/// codes, ids and payload addresses as spans over the mapping, plus the full vectors when kept.
+/// See docs/format/segment.md.
+/// </summary>
+/// <remarks>
+/// <para>Open reads only the headers and the list directory and validates them before anything is mapped; the
+/// large regions are checksummed only by <see cref="Verify"/>, so opening a multi-GB segment stays cheap.</para>
+/// <para>Every pointer handed out is computed from validated offsets and lengths and lies inside the mapping,
+/// whatever the file contains: a damaged file gives wrong numbers or a <see cref="CorruptFileException"/>,
+/// never a read outside the mapping. Spans must not be used after <see cref="Dispose"/>.</para>
+/// </remarks>
+internal sealed unsafe class Segment : IDisposable
+{
+    private readonly MappedFile _codesFile;
+    private readonly MappedFile? _vectorsFile;
+    private readonly Region[] _codesRegions;
+    private readonly Region? _vectorsRegion;
+    private readonly long[] _listStarts;
+    private readonly int[] _listCounts;
+    private byte* _codes;
+    private long* _ids;
+    private long* _payloads;
+    private long* _idIndex; // pairs (id, position), sorted by id
+    private float* _vectors;
+
+    private Segment(long number, SegmentShape shape, long count, MappedFile codesFile, Region[] codesRegions,
+        MappedFile? vectorsFile, Region? vectorsRegion, long[] listStarts, int[] listCounts)
+    {
+        Number = number;
+        Shape = shape;
+        Count = count;
+        _codesFile = codesFile;
+        _codesRegions = codesRegions;
+        _vectorsFile = vectorsFile;
+        _vectorsRegion = vectorsRegion;
+        _listStarts = listStarts;
+        _listCounts = listCounts;
+        BytesOnDisk = codesFile.Length + (vectorsFile?.Length ?? 0);
+        _codes = codesFile.Base + codesRegions[SegmentHeader.CodesRegion].Offset;
+        _ids = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdsRegion].Offset);
+        _payloads = (long*)(codesFile.Base + codesRegions[SegmentHeader.PayloadRegion].Offset);
+        _idIndex = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdIndexRegion].Offset);
+        _vectors = vectorsFile != null ? (float*)(vectorsFile.Base + vectorsRegion!.Value.Offset) : null;
+    }
+
+    /// <summary>The segment's number, as in its file names.</summary>
+    public long Number { get; }
+
+    /// <summary>The segment's shape, equal to the one given to <see cref="Open"/>.</summary>
+    public SegmentShape Shape { get; }
+
+    /// <summary>Entries in the segment.</summary>
+    public long Count { get; }
+
+    /// <summary>Size of the segment's files together.</summary>
+    public long BytesOnDisk { get; }
+
+    /// <summary>
+    /// Opens segment <paramref name="segmentNumber"/> in <paramref name="directory"/> after validating its
+    /// headers and list directory against <paramref name="expected"/>, then maps its files read-only.
+    /// </summary>
+    /// <exception cref="CorruptFileException">A file is truncated, damaged, of another format version or shape.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    public static Segment Open(string directory, long segmentNumber, SegmentShape expected)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentOutOfRangeException.ThrowIfNegative(segmentNumber);
+        expected.Validate(nameof(expected));
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Segment files are little-endian and are read in place.");
+
+        MappedFile? codesFile = null, vectorsFile = null;
+        try
+        {
+            codesFile = new MappedFile(Path.Combine(directory, SegmentWriter.CodesFileName(segmentNumber)));
+            var header = ReadHeader(codesFile, SegmentHeader.CodesMagic, SegmentHeader.CodesFileRegionCount, segmentNumber, expected);
+            header.ValidateRegions(RegionLengths(codesFile.Path, header.Count, c => SegmentHeader.CodesFileRegionLengths(expected, c)),
+                SegmentHeader.CodesFileRegionNames, codesFile.Length, codesFile.Path);
+            (long[] starts, int[] counts) = ReadDirectory(codesFile, header.Regions[SegmentHeader.DirectoryRegion], expected, header.Count);
+
+            Region? vectorsRegion = null;
+            if (expected.HasVectors)
+            {
+                vectorsFile = new MappedFile(Path.Combine(directory, SegmentWriter.VectorsFileName(segmentNumber)));
+                var vectorsHeader = ReadHeader(vectorsFile, SegmentHeader.VectorsMagic, 1, segmentNumber, expected);
+                ulong vectorsHeaderChecksum = vectorsFile.HeaderChecksum;
+                if (vectorsHeader.Count != header.Count || vectorsHeaderChecksum != header.Companion)
+                    throw new CorruptFileException(vectorsFile.Path, $"does not belong with {codesFile.Path}: it was written with another copy of the segment");
+                vectorsHeader.ValidateRegions(RegionLengths(vectorsFile.Path, header.Count, c => SegmentHeader.VectorsFileRegionLengths(expected, c)),
+                    SegmentHeader.VectorsFileRegionNames, vectorsFile.Length, vectorsFile.Path);
+                vectorsRegion = vectorsHeader.Regions[SegmentHeader.VectorsRegion];
+            }
+
+            // Only now, with every offset and length validated, is anything mapped.
+            codesFile.Map();
+            vectorsFile?.Map();
+            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegion, starts, counts);
+        }
+        catch
+        {
+            codesFile?.Dispose();
+            vectorsFile?.Dispose();
+            throw;
+        }
+    }
+
+    private static SegmentHeader ReadHeader(MappedFile file, ReadOnlySpan<byte> magic, int regionCount, long number, SegmentShape expected)
+    {
+        if (file.Length < SegmentHeader.Size)
+            throw new CorruptFileException(file.Path, $"truncated: {file.Length} bytes, shorter than the {SegmentHeader.Size}-byte header");
+        Span<byte> bytes = new byte[SegmentHeader.Size];
+        file.Read(bytes, 0);
+        var header = SegmentHeader.Read(bytes, magic, regionCount, file.Path);
+        file.HeaderChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[SegmentHeader.ChecksumOffset..]);
+        if (header.SegmentNumber != number)
+            throw new CorruptFileException(file.Path, $"the header says segment {header.SegmentNumber}, expected {number}");
+        if (header.Shape.Layout != CodeLayout.Pq8)
+            throw new CorruptFileException(file.Path, $"code layout {(uint)header.Shape.Layout} is not supported by this build (only 1, pq8)");
+        if (expected.FirstDifference(header.Shape) is { } difference)
+            throw new CorruptFileException(file.Path, $"shape mismatch: {difference}");
+        if (header.Count < 0)
+            throw new CorruptFileException(file.Path, $"negative entry count {header.Count}");
+        return header;
+    }
+
+    private static long[] RegionLengths(string path, long count, Func<long, long[]> lengths)
+    {
+        try
+        {
+            return lengths(count);
+        }
+        catch (OverflowException)
+        {
+            throw new CorruptFileException(path, $"entry count {count} is too large: its regions would exceed 2^63 bytes");
+        }
+    }
+
+    /// <summary>Reads the list directory and checks it tiles positions 0..count-1 in list order.</summary>
+    private static (long[] Starts, int[] Counts) ReadDirectory(MappedFile file, Region region, SegmentShape shape, long count)
+    {
+        var bytes = new byte[region.Length]; // nlist × 16, at most the file's length
+        file.Read(bytes, region.Offset);
+        if (FileHeaders.Checksum(bytes) != region.Checksum)
+            throw new CorruptFileException(file.Path, "the list directory does not match its checksum; the file is damaged");
+        var starts = new long[shape.NList];
+        var counts = new int[shape.NList];
+        long next = 0;
+        int maxPerList = int.MaxValue / shape.CodeSize; // a list's codes are handed out as one span
+        for (int l = 0; l < shape.NList; l++)
+        {
+            long start = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(l * 16));
+            long n = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(l * 16 + 8));
+            if (start != next)
+                throw new CorruptFileException(file.Path, $"list directory: list {l} starts at {start}, expected {next} (lists must be contiguous)");
+            if (n < 0 || n > count - next)
+                throw new CorruptFileException(file.Path, $"list directory: list {l} has {n} entries, but only {count - next} of the {count} remain");
+            if (n > maxPerList)
+                throw new CorruptFileException(file.Path, $"list directory: list {l} has {n} entries, more than the {maxPerList} whose codes fit one span");
+            starts[l] = start;
+            counts[l] = (int)n;
+            next += n;
+        }
+        if (next != count)
+            throw new CorruptFileException(file.Path, $"list directory: the lists hold {next} entries, the header says {count}");
+        return (starts, counts);
+    }
+
+    /// <summary>Position of the first entry of <paramref name="list"/>.</summary>
+    public long ListStart(int list)
+    {
+        CheckList(list);
+        return _listStarts[list];
+    }
+
+    /// <summary>Entries in <paramref name="list"/>.</summary>
+    public int ListCount(int list)
+    {
+        CheckList(list);
+        return _listCounts[list];
+    }
+
+    /// <summary>The codes of <paramref name="list"/>, back to back, in position order (code size bytes an entry).</summary>
+    public ReadOnlySpan<byte> Codes(int list)
+    {
+        CheckList(list);
+        return new ReadOnlySpan<byte>(_codes + _listStarts[list] * Shape.CodeSize, _listCounts[list] * Shape.CodeSize);
+    }
+
+    /// <summary>The ids of <paramref name="list"/>, in position order.</summary>
+    public ReadOnlySpan<long> Ids(int list)
+    {
+        CheckList(list);
+        return new ReadOnlySpan<long>(_ids + _listStarts[list], _listCounts[list]);
+    }
+
+    /// <summary>The payload addresses of <paramref name="list"/>, in position order.</summary>
+    public ReadOnlySpan<long> PayloadAddresses(int list)
+    {
+        CheckList(list);
+        return new ReadOnlySpan<long>(_payloads + _listStarts[list], _listCounts[list]);
+    }
+
+    /// <summary>The id of the entry at <paramref name="position"/>.</summary>
+    public long IdAt(long position)
+    {
+        CheckPosition(position);
+        return _ids[position];
+    }
+
+    /// <summary>The payload address of the entry at <paramref name="position"/>.</summary>
+    public long PayloadAddressAt(long position)
+    {
+        CheckPosition(position);
+        return _payloads[position];
+    }
+
+    /// <summary>The full vector of the entry at <paramref name="position"/>.</summary>
+    /// <exception cref="InvalidOperationException">The segment keeps no vectors.</exception>
+    public ReadOnlySpan<float> VectorAt(long position)
+    {
+        CheckPosition(position);
+        if (_vectors == null) throw new InvalidOperationException($"Segment {Number} keeps no vectors.");
+        return new ReadOnlySpan<float>(_vectors + position * Shape.Dimension, Shape.Dimension);
+    }
+
+    /// <summary>The position of the entry with <paramref name="id"/>, or -1 when the segment has none.</summary>
+    /// <exception cref="CorruptFileException">The id index points to a position that does not hold the id.</exception>
+    public long Find(long id)
+    {
+        CheckOpen();
+        long lo = 0, hi = Count - 1;
+        while (lo <= hi)
+        {
+            long mid = lo + ((hi - lo) >> 1);
+            long found = _idIndex[2 * mid];
+            if (found < id) lo = mid + 1;
+            else if (found > id) hi = mid - 1;
+            else
+            {
+                // The position comes from the file: check it before anyone indexes with it.
+                long position = _idIndex[2 * mid + 1];
+                if ((ulong)position >= (ulong)Count || _ids[position] != id)
+                    throw new CorruptFileException(_codesFile.Path, $"the id index maps id {id} to position {position}, which does not hold it");
+                return position;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Checks every region against its checksum and the id index against the ids; reads every byte of the
+    /// segment, so it is for scrubbing and repair tools rather than the open path.
+    /// </summary>
+    /// <exception cref="CorruptFileException">Names the file and region that is damaged.</exception>
+    public void Verify()
+    {
+        CheckOpen();
+        VerifyRegions(_codesFile, _codesRegions, SegmentHeader.CodesFileRegionNames);
+        if (_vectorsFile != null) VerifyRegions(_vectorsFile, [_vectorsRegion!.Value], SegmentHeader.VectorsFileRegionNames);
+        // Strictly increasing ids whose positions hold them: the index is a sorted permutation of the ids.
+        for (long i = 0; i < Count; i++)
+        {
+            long id = _idIndex[2 * i], position = _idIndex[2 * i + 1];
+            if (i > 0 && id <= _idIndex[2 * (i - 1)])
+                throw new CorruptFileException(_codesFile.Path, $"the id index region is not strictly sorted at entry {i}");
+            if ((ulong)position >= (ulong)Count || _ids[position] != id)
+                throw new CorruptFileException(_codesFile.Path, $"the id index region maps id {id} to position {position}, which does not hold it");
+        }
+    }
+
+    private static void VerifyRegions(MappedFile file, Region[] regions, string[] names)
+    {
+        for (int i = 0; i < regions.Length; i++)
+        {
+            var r = regions[i];
+            if (FileHeaders.Checksum(file.Base + r.Offset, r.Length) != r.Checksum)
+                throw new CorruptFileException(file.Path, $"the {names[i]} region (offset {r.Offset}, length {r.Length}) does not match its checksum; the file is damaged");
+        }
+    }
+
+    private void CheckList(int list)
+    {
+        CheckOpen();
+        if ((uint)list >= (uint)_listCounts.Length)
+            throw new ArgumentOutOfRangeException(nameof(list), list, $"Lists are 0..{_listCounts.Length - 1}.");
+    }
+
+    private void CheckPosition(long position)
+    {
+        CheckOpen();
+        if ((ulong)position >= (ulong)Count)
+            throw new ArgumentOutOfRangeException(nameof(position), position, $"Positions are 0..{Count - 1}.");
+    }
+
+    private void CheckOpen() => ObjectDisposedException.ThrowIf(_codes == null, this);
+
+    /// <summary>Unmaps the files. Spans obtained earlier must no longer be used.</summary>
+    public void Dispose()
+    {
+        if (_codes == null) return;
+        _codes = null;
+        _ids = _payloads = _idIndex = null;
+        _vectors = null;
+        _codesFile.Dispose();
+        _vectorsFile?.Dispose();
+    }
+
+    /// <summary>A file opened for validation, then mapped read-only.</summary>
+    private sealed class MappedFile : IDisposable
+    {
+        private FileStream? _stream;
+        private MemoryMappedFile? _map;
+        private MemoryMappedViewAccessor? _view;
+        private bool _acquired;
+
+        public MappedFile(string path)
+        {
+            Path = path;
+            // Delete sharing lets the store remove a compacted segment while readers still have it mapped.
+            _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.RandomAccess);
+            Length = _stream.Length;
+        }
+
+        public string Path { get; }
+
+        /// <summary>The length validated at open; the mapping covers at least this much.</summary>
+        public long Length { get; }
+
+        public ulong HeaderChecksum { get; set; }
+
+        public byte* Base { get; private set; }
+
+        public void Read(Span<byte> buffer, long offset) => FileHeaders.ReadExactly(_stream!.SafeFileHandle, buffer, offset, Path);
+
+        public void Map()
+        {
+            _map = MemoryMappedFile.CreateFromFile(_stream!, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            _stream = null; // the map owns it now
+            _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            // Files are immutable, but if one shrank after validation the mapping must still cover what was validated.
+            if (_view.Capacity < Length)
+                throw new CorruptFileException(Path, $"the file shrank from {Length} to {_view.Capacity} bytes while being opened");
+            byte* pointer = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            _acquired = true;
+            Base = pointer + _view.PointerOffset;
+        }
+
+        public void Dispose()
+        {
+            if (_acquired)
+            {
+                _view!.SafeMemoryMappedViewHandle.ReleasePointer();
+                _acquired = false;
+            }
+            Base = null;
+            _view?.Dispose();
+            _map?.Dispose();
+            _stream?.Dispose();
+        }
+    }
+}

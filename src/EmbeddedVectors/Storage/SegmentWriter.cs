@@ -1,0 +1,344 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace EmbeddedVectors.Storage;
+
+/// <summary>
+/// Writes one immutable segment: entries arrive grouped by list, in list order, and stream straight to their
+/// regions; <see cref="Complete"/> adds the list directory, the sorted id index, checksums and headers, then
+/// makes the files durable and gives them their final names. See docs/format/segment.md.
+/// </summary>
+/// <remarks>
+/// The entry count is known up front, so every region's offset is fixed at <see cref="Create"/> and each region
+/// is written sequentially at its own offset through its own buffer, hashed on the way. Only the ids stay in
+/// memory (8 bytes an entry, 16 while sorting at the end) to build the id index.
+/// </remarks>
+internal sealed class SegmentWriter : IDisposable
+{
+    private const int CodesBufferBytes = 1 << 20;
+    private const int IdBufferBytes = 256 << 10;
+    private const int VectorsBufferBytes = 4 << 20;
+
+    private readonly string _directory;
+    private readonly long _number;
+    private readonly SegmentShape _shape;
+    private readonly long _count;
+    private readonly string _codesTemp;
+    private readonly string? _vectorsTemp;
+    private readonly FileStream _codesFile;
+    private readonly FileStream? _vectorsFile;
+    private readonly Region[] _codesPlan;
+    private readonly Region[] _vectorsPlan;
+    private readonly RegionWriter _codes, _ids, _payloads;
+    private readonly RegionWriter? _vectors;
+    private readonly long[] _allIds;
+    private readonly long[] _listCounts;
+    private long _appended;
+    private int _currentList;
+    private bool _completing;
+    private bool _completed;
+    private bool _disposed;
+
+    /// <summary>The .evs file name of segment <paramref name="segmentNumber"/>, e.g. <c>seg-000001.evs</c>.</summary>
+    public static string CodesFileName(long segmentNumber) => $"seg-{segmentNumber:D6}.evs";
+
+    /// <summary>The .evv file name of segment <paramref name="segmentNumber"/>, e.g. <c>seg-000001.evv</c>.</summary>
+    public static string VectorsFileName(long segmentNumber) => $"seg-{segmentNumber:D6}.evv";
+
+    private SegmentWriter(string directory, long number, SegmentShape shape, long count)
+    {
+        _directory = directory;
+        _number = number;
+        _shape = shape;
+        _count = count;
+        _codesPlan = SegmentHeader.Plan(SegmentHeader.CodesFileRegionLengths(shape, count));
+        _vectorsPlan = SegmentHeader.Plan(SegmentHeader.VectorsFileRegionLengths(shape, shape.HasVectors ? count : 0));
+        _allIds = new long[count];
+        _listCounts = new long[shape.NList];
+        _codesTemp = Path.Combine(directory, CodesFileName(number) + FileHeaders.TempSuffix);
+        _vectorsTemp = shape.HasVectors ? Path.Combine(directory, VectorsFileName(number) + FileHeaders.TempSuffix) : null;
+        try
+        {
+            _codesFile = CreateFile(_codesTemp, _codesPlan[^1].End);
+            _codes = new RegionWriter(_codesFile.SafeFileHandle, _codesPlan[SegmentHeader.CodesRegion], CodesBufferBytes);
+            _ids = new RegionWriter(_codesFile.SafeFileHandle, _codesPlan[SegmentHeader.IdsRegion], IdBufferBytes);
+            _payloads = new RegionWriter(_codesFile.SafeFileHandle, _codesPlan[SegmentHeader.PayloadRegion], IdBufferBytes);
+            if (_vectorsTemp != null)
+            {
+                _vectorsFile = CreateFile(_vectorsTemp, _vectorsPlan[^1].End);
+                _vectors = new RegionWriter(_vectorsFile.SafeFileHandle, _vectorsPlan[SegmentHeader.VectorsRegion], VectorsBufferBytes);
+            }
+        }
+        catch
+        {
+            CloseAndDeleteTempFiles();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts segment <paramref name="segmentNumber"/> of <paramref name="count"/> entries in
+    /// <paramref name="directory"/>, writing to <c>.tmp</c> files until <see cref="Complete"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layout is <see cref="CodeLayout.Pq4FastScan"/>, which is reserved.</exception>
+    public static SegmentWriter Create(string directory, long segmentNumber, SegmentShape shape, long count)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentOutOfRangeException.ThrowIfNegative(segmentNumber);
+        shape.Validate(nameof(shape));
+        if (shape.Layout != CodeLayout.Pq8)
+            throw new NotSupportedException($"Code layout {shape.Layout} is reserved; format version {FileHeaders.FormatVersion} writes only {CodeLayout.Pq8}.");
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        // The ids are sorted in one managed array at Complete.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Array.MaxLength);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Segment files are little-endian and are written from memory as is.");
+        return new SegmentWriter(directory, segmentNumber, shape, count);
+    }
+
+    /// <summary>Appends one entry to list <paramref name="list"/>; lists must come in non-decreasing order.</summary>
+    /// <param name="list">The entry's inverted list.</param>
+    /// <param name="code">Its PQ code, exactly the code size.</param>
+    /// <param name="id">Its id, unique within the segment.</param>
+    /// <param name="payloadAddress">Where its payload lives in the payload log.</param>
+    /// <param name="vector">Its full vector (dimension floats); ignored, and may be empty, when the shape has no vectors.</param>
+    /// <exception cref="InvalidOperationException">The list comes before one already appended, or all entries were appended.</exception>
+    public void Append(int list, ReadOnlySpan<byte> code, long id, long payloadAddress, ReadOnlySpan<float> vector)
+    {
+        BeginAppend(list, 1);
+        if (code.Length != _shape.CodeSize)
+            throw new ArgumentException($"The code is {code.Length} bytes, expected {_shape.CodeSize}.", nameof(code));
+        if (_shape.HasVectors && vector.Length != _shape.Dimension)
+            throw new ArgumentException($"The vector has {vector.Length} floats, expected {_shape.Dimension}.", nameof(vector));
+        _codes.Write(code);
+        _ids.WriteInt64(id);
+        _payloads.WriteInt64(payloadAddress);
+        _vectors?.Write(MemoryMarshal.AsBytes(vector));
+        _allIds[_appended] = id;
+        EndAppend(list, 1);
+    }
+
+    /// <summary>Appends <paramref name="ids"/>.Length entries to list <paramref name="list"/> at once.</summary>
+    /// <param name="list">The entries' inverted list.</param>
+    /// <param name="codes">Their codes, back to back (entries × code size bytes).</param>
+    /// <param name="ids">Their ids.</param>
+    /// <param name="payloadAddresses">Their payload addresses, one an id.</param>
+    /// <param name="vectors">Their vectors, back to back (entries × dimension); ignored when the shape has no vectors.</param>
+    /// <exception cref="InvalidOperationException">The list comes before one already appended, or there are more entries than announced.</exception>
+    public void AppendList(int list, ReadOnlySpan<byte> codes, ReadOnlySpan<long> ids, ReadOnlySpan<long> payloadAddresses, ReadOnlySpan<float> vectors)
+    {
+        int n = ids.Length;
+        BeginAppend(list, n);
+        if (codes.Length != (long)n * _shape.CodeSize)
+            throw new ArgumentException($"{codes.Length} code bytes for {n} entries, expected {(long)n * _shape.CodeSize}.", nameof(codes));
+        if (payloadAddresses.Length != n)
+            throw new ArgumentException($"{payloadAddresses.Length} payload addresses for {n} entries.", nameof(payloadAddresses));
+        if (_shape.HasVectors && vectors.Length != (long)n * _shape.Dimension)
+            throw new ArgumentException($"{vectors.Length} vector floats for {n} entries, expected {(long)n * _shape.Dimension}.", nameof(vectors));
+        _codes.Write(codes);
+        _ids.Write(MemoryMarshal.AsBytes(ids));
+        _payloads.Write(MemoryMarshal.AsBytes(payloadAddresses));
+        _vectors?.Write(MemoryMarshal.AsBytes(vectors));
+        ids.CopyTo(_allIds.AsSpan((int)_appended));
+        EndAppend(list, n);
+    }
+
+    private void BeginAppend(int list, int n)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_completing) throw new InvalidOperationException("Complete was already called.");
+        if ((uint)list >= (uint)_shape.NList)
+            throw new ArgumentOutOfRangeException(nameof(list), list, $"Lists are 0..{_shape.NList - 1}.");
+        if (list < _currentList)
+            throw new InvalidOperationException($"List {list} comes after list {_currentList}; entries must be appended in list order.");
+        if (n > _count - _appended)
+            throw new InvalidOperationException($"The segment was created for {_count} entries; {_appended} are appended and {n} more do not fit.");
+        // Readers hand out a list's codes as one span, which cannot exceed int.MaxValue bytes.
+        if (_listCounts[list] + n > int.MaxValue / _shape.CodeSize)
+            throw new InvalidOperationException($"List {list} would exceed {int.MaxValue / _shape.CodeSize} entries, the most one segment can hold in a list.");
+    }
+
+    private void EndAppend(int list, int n)
+    {
+        _currentList = list;
+        _listCounts[list] += n;
+        _appended += n;
+    }
+
+    /// <summary>
+    /// Finishes the segment: writes the list directory, id index, checksums and headers, fsyncs the files,
+    /// renames them to their final names (replacing a leftover of the same name) and fsyncs the directory.
+    /// </summary>
+    /// <returns>Bytes written, both files together.</returns>
+    /// <exception cref="InvalidOperationException">Not exactly the announced count was appended, or an id appears twice.</exception>
+    public long Complete()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_completing) throw new InvalidOperationException("Complete was already called.");
+        if (_appended != _count)
+            throw new InvalidOperationException($"The segment was created for {_count} entries but {_appended} were appended.");
+        _completing = true; // even if what follows fails: the regions' state is spent, only Dispose remains
+
+        var codesRegions = (Region[])_codesPlan.Clone();
+        codesRegions[SegmentHeader.DirectoryRegion] = WriteDirectory(codesRegions[SegmentHeader.DirectoryRegion]);
+        codesRegions[SegmentHeader.CodesRegion] = _codes.Finish();
+        codesRegions[SegmentHeader.IdsRegion] = _ids.Finish();
+        codesRegions[SegmentHeader.PayloadRegion] = _payloads.Finish();
+        codesRegions[SegmentHeader.IdIndexRegion] = WriteIdIndex(codesRegions[SegmentHeader.IdIndexRegion]);
+
+        Span<byte> header = new byte[SegmentHeader.Size];
+        ulong companion = 0;
+        if (_vectorsFile != null && _vectors != null)
+        {
+            new SegmentHeader { Shape = _shape, Count = _count, SegmentNumber = _number, Flags = SegmentHeader.FlagHasVectors, Regions = [_vectors.Finish()] }
+                .WriteTo(header, SegmentHeader.VectorsMagic);
+            companion = BinaryPrimitives.ReadUInt64LittleEndian(header[SegmentHeader.ChecksumOffset..]);
+            RandomAccess.Write(_vectorsFile.SafeFileHandle, header, 0);
+        }
+        new SegmentHeader
+        {
+            Shape = _shape, Count = _count, SegmentNumber = _number, Companion = companion, Regions = codesRegions,
+            Flags = _shape.HasVectors ? SegmentHeader.FlagHasVectors : 0,
+        }.WriteTo(header, SegmentHeader.CodesMagic);
+        RandomAccess.Write(_codesFile.SafeFileHandle, header, 0);
+
+        // Data must be on disk before the rename makes the files visible under their final names.
+        long bytes = _codesFile.Length;
+        _codesFile.Flush(flushToDisk: true);
+        _codesFile.Dispose();
+        if (_vectorsFile != null)
+        {
+            bytes += _vectorsFile.Length;
+            _vectorsFile.Flush(flushToDisk: true);
+            _vectorsFile.Dispose();
+            File.Move(_vectorsTemp!, Path.Combine(_directory, VectorsFileName(_number)), overwrite: true);
+        }
+        File.Move(_codesTemp, Path.Combine(_directory, CodesFileName(_number)), overwrite: true);
+        _completed = true;
+        FileHeaders.SyncDirectory(_directory);
+        return bytes;
+    }
+
+    private Region WriteDirectory(Region planned)
+    {
+        var writer = new RegionWriter(_codesFile.SafeFileHandle, planned, (int)Math.Min(planned.Length, IdBufferBytes));
+        long start = 0;
+        foreach (long n in _listCounts)
+        {
+            writer.WriteInt64(start);
+            writer.WriteInt64(n);
+            start += n;
+        }
+        return writer.Finish();
+    }
+
+    private Region WriteIdIndex(Region planned)
+    {
+        // Sort the ids, carrying each one's position along; duplicates end up side by side.
+        var positions = new long[_count];
+        for (long i = 0; i < positions.Length; i++) positions[i] = i;
+        Array.Sort(_allIds, positions);
+        var writer = new RegionWriter(_codesFile.SafeFileHandle, planned, (int)Math.Min(Math.Max(planned.Length, 16), CodesBufferBytes));
+        for (long i = 0; i < _allIds.Length; i++)
+        {
+            if (i > 0 && _allIds[i] == _allIds[i - 1])
+                throw new InvalidOperationException($"Id {_allIds[i]} appears more than once in segment {_number}; ids must be unique within a segment.");
+            writer.WriteInt64(_allIds[i]);
+            writer.WriteInt64(positions[i]);
+        }
+        return writer.Finish();
+    }
+
+    private static FileStream CreateFile(string path, long length)
+    {
+        // Preallocating reports a full disk now rather than half-way; no buffering because every write is positional.
+        var file = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0, PreallocationSize = length,
+        });
+        try
+        {
+            file.SetLength(length);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private void CloseAndDeleteTempFiles()
+    {
+        _codesFile?.Dispose();
+        _vectorsFile?.Dispose();
+        FileHeaders.DeleteQuietly(_codesTemp);
+        if (_vectorsTemp != null) FileHeaders.DeleteQuietly(_vectorsTemp);
+    }
+
+    /// <summary>Deletes the temp files unless <see cref="Complete"/> succeeded.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (!_completed) CloseAndDeleteTempFiles();
+    }
+
+    /// <summary>Streams one region: buffers appends, writes them at the region's fixed offset, hashes as it goes.</summary>
+    private sealed class RegionWriter(SafeFileHandle file, Region region, int bufferBytes)
+    {
+        private readonly byte[] _buffer = new byte[Math.Max(bufferBytes, 16)];
+        private readonly XxHash3 _hash = new();
+        private int _used;
+        private long _written;
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length > _buffer.Length - _used)
+            {
+                Flush();
+                if (bytes.Length >= _buffer.Length)
+                {
+                    WriteThrough(bytes);
+                    return;
+                }
+            }
+            bytes.CopyTo(_buffer.AsSpan(_used));
+            _used += bytes.Length;
+        }
+
+        public void WriteInt64(long value)
+        {
+            if (_buffer.Length - _used < sizeof(long)) Flush();
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_used), value);
+            _used += sizeof(long);
+        }
+
+        /// <summary>Flushes and returns the region with its checksum.</summary>
+        public Region Finish()
+        {
+            Flush();
+            if (_written != region.Length)
+                throw new InvalidOperationException($"Internal error: region at {region.Offset} got {_written} bytes, planned {region.Length}.");
+            return region with { Checksum = _hash.GetCurrentHashAsUInt64() };
+        }
+
+        private void Flush()
+        {
+            if (_used == 0) return;
+            WriteThrough(_buffer.AsSpan(0, _used));
+            _used = 0;
+        }
+
+        private void WriteThrough(ReadOnlySpan<byte> bytes)
+        {
+            // Callers check entry counts, so this only guards against a bug overwriting the next region.
+            if (bytes.Length > region.Length - _written)
+                throw new InvalidOperationException($"Internal error: region at {region.Offset} overflows its {region.Length} bytes.");
+            _hash.Append(bytes);
+            RandomAccess.Write(file, bytes, region.Offset + _written);
+            _written += bytes.Length;
+        }
+    }
+}
