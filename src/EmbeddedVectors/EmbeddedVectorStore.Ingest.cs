@@ -37,15 +37,21 @@ public sealed partial class EmbeddedVectorStore
         lock (_writer)
         {
             ThrowIfDisposed();
-            var addresses = new long[n];
-            for (int i = 0; i < n; i++)
+            // Chunks bound the memory of encoding and let the buffer seal at its threshold within a large batch.
+            const int chunk = 4096;
+            var addresses = new long[Math.Min(n, chunk)];
+            for (int start = 0; start < n; start += chunk)
             {
-                byte[] payload = payloads?[i] ?? [];
-                addresses[i] = _log.AppendUpsert(ids[i], prepared.Slice(i * Dimension, Dimension), payload);
+                int count = Math.Min(chunk, n - start);
+                for (int i = 0; i < count; i++)
+                {
+                    byte[] payload = payloads?[start + i] ?? [];
+                    addresses[i] = _log.AppendUpsert(ids[start + i], prepared.Slice((start + i) * Dimension, Dimension), payload);
+                }
+                ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count));
+                if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
+                if (_quantizer != null && _buffer.Count >= _options.SealThreshold) SealLocked();
             }
-            ApplyUpserts(ids, prepared, addresses);
-            if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
-            if (_quantizer != null && _buffer.Count >= _options.SealThreshold) SealLocked();
         }
     }
 
