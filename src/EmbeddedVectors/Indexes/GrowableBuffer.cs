@@ -11,6 +11,16 @@ internal sealed class GrowableBuffer<T> where T : unmanaged
 
     public ReadOnlySpan<T> Span => _items.AsSpan(0, checked((int)Length));
 
+    /// <summary>The filled part, writable: for layouts updated in place (fast-scan blocks).</summary>
+    public Span<T> WritableSpan => _items.AsSpan(0, checked((int)Length));
+
+    /// <summary>Appends <paramref name="count"/> default values.</summary>
+    public void AppendDefault(int count)
+    {
+        if (count <= 0) return;
+        Append(new T[count]);
+    }
+
     public void Append(ReadOnlySpan<T> values)
     {
         long needed = Length + values.Length;

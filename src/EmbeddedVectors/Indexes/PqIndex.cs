@@ -49,7 +49,7 @@ public sealed class PqIndex : VectorIndex
 
     private protected override int SearchCore(ReadOnlySpan<float> query, Span<float> distances, Span<long> ids, SearchParameters parameters)
     {
-        var table = SearchScratch.Current.QueryTable(SubQuantizers * ProductQuantizer.CentroidsPerSubQuantizer);
+        var table = SearchScratch.Current.QueryTable(Quantizer.TableLength);
         Quantizer.ComputeDistanceTable(query, RankingMetric, table);
         var heap = new TopKHeap(distances, ids);
         AdcScan.Scan(table, SubQuantizers, _codes.Span, (int)_ids.Length, 0f, _ids.Span, ref heap);

@@ -16,7 +16,6 @@ namespace EmbeddedVectors.Training;
 /// </remarks>
 internal sealed class IvfPqQuantizer
 {
-    private const int Ksub = ProductQuantizer.CentroidsPerSubQuantizer;
     private readonly float[]? _precomputed;
 
     public IvfPqQuantizer(CoarseQuantizer coarse, ProductQuantizer pq, long maxPrecomputedTableBytes)
@@ -24,7 +23,7 @@ internal sealed class IvfPqQuantizer
         if (coarse.Dimension != pq.Dimension) throw new ArgumentException("The coarse and product quantizers differ in dimension.");
         Coarse = coarse;
         Pq = pq;
-        _precomputed = RankingMetric == Metric.L2 && (long)coarse.NList * pq.SubQuantizers * Ksub * sizeof(float) <= maxPrecomputedTableBytes
+        _precomputed = RankingMetric == Metric.L2 && (long)coarse.NList * pq.TableLength * sizeof(float) <= maxPrecomputedTableBytes
             ? PrecomputeCellTables(coarse, pq)
             : null;
     }
@@ -34,13 +33,13 @@ internal sealed class IvfPqQuantizer
     public int Dimension => Coarse.Dimension;
     public int NList => Coarse.NList;
     public int CodeSize => Pq.CodeSize;
-    public int TableLength => Pq.SubQuantizers * Ksub;
+    public int TableLength => Pq.TableLength;
     public Metric RankingMetric => Coarse.RankingMetric;
     public bool UsesPrecomputedTables => _precomputed != null;
 
     /// <summary>Trains the coarse quantizer on <paramref name="n"/> vectors, then the PQ on their residuals.</summary>
     public static IvfPqQuantizer Train(ReadOnlySpan<float> vectors, int n, int dimension, int nlist, int m, Metric rankingMetric,
-        KMeansOptions kmeans, long maxPrecomputedTableBytes)
+        KMeansOptions kmeans, long maxPrecomputedTableBytes, int bits = 8)
     {
         ProductQuantizer.ValidateShape(dimension, m);
         var coarse = CoarseQuantizer.Train(vectors, n, dimension, nlist, rankingMetric, kmeans);
@@ -49,7 +48,7 @@ internal sealed class IvfPqQuantizer
         var residuals = new float[(long)n * dimension];
         for (int i = 0; i < n; i++)
             Residual(coarse, vectors.Slice(i * dimension, dimension), lists[i], residuals.AsSpan(i * dimension, dimension));
-        var pq = ProductQuantizer.Train(residuals, n, dimension, m, kmeans);
+        var pq = ProductQuantizer.Train(residuals, n, dimension, m, kmeans, bits);
         return new IvfPqQuantizer(coarse, pq, maxPrecomputedTableBytes);
     }
 
@@ -106,12 +105,12 @@ internal sealed class IvfPqQuantizer
     /// <summary>‖r‖² + 2⟨c_l, r⟩ for every cell l, sub-quantizer and code word r.</summary>
     private static float[] PrecomputeCellTables(CoarseQuantizer coarse, ProductQuantizer pq)
     {
-        int tableLength = pq.SubQuantizers * Ksub;
+        int tableLength = pq.TableLength;
         var norms = new float[tableLength];
         for (int j = 0; j < pq.SubQuantizers; j++)
         {
             var book = pq.Codebook(j);
-            for (int c = 0; c < Ksub; c++) norms[j * Ksub + c] = VectorKernels.SquaredNorm(book.Slice(c * pq.SubDimension, pq.SubDimension));
+            for (int c = 0; c < pq.Centroids; c++) norms[j * pq.Centroids + c] = VectorKernels.SquaredNorm(book.Slice(c * pq.SubDimension, pq.SubDimension));
         }
         var tables = new float[(long)coarse.NList * tableLength];
         Parallel.For(0, coarse.NList, list =>
