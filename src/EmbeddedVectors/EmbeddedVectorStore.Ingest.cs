@@ -140,7 +140,8 @@ public sealed partial class EmbeddedVectorStore
     private void TrainLocked(ReadOnlySpan<float> sample, int n)
     {
         var rankingMetric = Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
-        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, rankingMetric, _options.KMeans, MaxPrecomputedTableBytes);
+        int bits = FastScanCodes ? 4 : 8;
+        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, rankingMetric, _options.KMeans, MaxPrecomputedTableBytes, bits);
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
         var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
         manifest.Write(StorePath);

@@ -61,23 +61,23 @@ public sealed partial class EmbeddedVectorStore
             if (live > 0)
             {
                 using var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live);
+                var code = new byte[_manifest.Shape.CodeSize];
                 for (int list = 0; list < _manifest.NList; list++)
                 {
                     foreach (var source in _segments)
                     {
                         var segment = source.Segment;
                         long start = segment.ListStart(list);
-                        var codes = segment.Codes(list);
                         var ids = segment.Ids(list);
                         var addresses = segment.PayloadAddresses(list);
-                        int codeSize = segment.Shape.CodeSize;
                         for (int i = 0; i < ids.Length; i++)
                         {
                             if (source.Deleted.IsDeleted(start + i)) continue;
                             byte[] payload = _log.ReadPayload(addresses[i], ids[i]);
                             long address = _log.AppendPayloadCopy(ids[i], payload);
                             var vector = segment.Shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
-                            writer.Append(list, codes.Slice(i * codeSize, codeSize), ids[i], address, vector);
+                            segment.Codes(list).Slice(i * code.Length, code.Length).CopyTo(code); // pq8 only until Segment.CodeAt lands
+                            writer.Append(list, code, ids[i], address, vector);
                         }
                     }
                 }
@@ -142,7 +142,7 @@ public sealed partial class EmbeddedVectorStore
                 BufferedEntries = _buffer.Count,
                 BytesOnDisk = DirectorySize(StorePath),
                 StoreVectors = _manifest.StoreVectors,
-                Codes = "pq8",
+                Codes = FastScanCodes ? "pq4fs" : "pq8",
             };
         }
         finally { _state.ExitReadLock(); }
@@ -196,15 +196,16 @@ public sealed partial class EmbeddedVectorStore
         {
             using (var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live))
             {
+                var code = new byte[_manifest.Shape.CodeSize];
                 for (int list = 0; list < _buffer.Lists.Length; list++)
                 {
                     var entries = _buffer.Lists[list];
-                    int codeSize = _manifest.Shape.CodeSize;
                     for (int i = 0; i < entries.Count; i++)
                     {
                         if (entries.Deleted[i] != 0) continue;
                         var vector = entries.HasVectors ? entries.Vector(i) : ReadOnlySpan<float>.Empty;
-                        writer.Append(list, entries.Codes.Slice(i * codeSize, codeSize), entries.Ids[i], entries.PayloadAddresses[i], vector);
+                        entries.CodeAt(i, code);
+                        writer.Append(list, code, entries.Ids[i], entries.PayloadAddresses[i], vector);
                     }
                 }
                 writer.Complete();

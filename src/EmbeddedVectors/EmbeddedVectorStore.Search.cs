@@ -113,16 +113,25 @@ public sealed partial class EmbeddedVectorStore
             ? new TopKHeap(scratch.ShortlistDistances(shortlistSize), scratch.ShortlistLabels(shortlistSize))
             : new TopKHeap(distances, ids);
         int codeSize = quantizer.CodeSize;
+        bool fastScan = FastScanCodes;
+        Span<byte> lut = fastScan ? stackalloc byte[quantizer.TableLength] : default;
         for (int p = 0; p < probed; p++)
         {
             int list = (int)probeLists[p];
             var table = quantizer.CellTable(query, list, probeDistances[p], queryTable, cellTable, out float bias);
+            float scale = 1f;
+            if (fastScan)
+            {
+                FastScan.QuantizeTable(table, codeSize, lut, out scale, out float offset);
+                bias += offset;
+            }
 
             var bufferList = _buffer.Lists[list];
             if (bufferList.Count > 0)
             {
                 var candidates = new BufferCandidates(bufferList.Ids, bufferList.Deleted, options.Filter, rerank, (long)list << BufferListShift);
-                AdcScan.Scan(table, codeSize, bufferList.Codes, bufferList.Count, bias, ref candidates, ref heap);
+                if (fastScan) FastScan.Scan(lut, codeSize, bufferList.Codes, bufferList.Count, bias, scale, ref candidates, ref heap);
+                else AdcScan.Scan(table, codeSize, bufferList.Codes, bufferList.Count, bias, ref candidates, ref heap);
             }
             for (int s = 0; s < _segments.Count; s++)
             {
@@ -131,7 +140,8 @@ public sealed partial class EmbeddedVectorStore
                 if (count == 0) continue;
                 long start = segment.Segment.ListStart(list);
                 var candidates = new SegmentCandidates(segment.Segment.Ids(list), segment.Deleted, start, options.Filter, rerank, ((long)s + 1) << SourceShift);
-                AdcScan.Scan(table, codeSize, segment.Segment.Codes(list), count, bias, ref candidates, ref heap);
+                if (fastScan) FastScan.Scan(lut, codeSize, segment.Segment.Codes(list), count, bias, scale, ref candidates, ref heap);
+                else AdcScan.Scan(table, codeSize, segment.Segment.Codes(list), count, bias, ref candidates, ref heap);
             }
         }
         if (!rerank) return heap.SortAscending();

@@ -119,6 +119,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 Metric = options.Metric,
                 NList = options.NList,
                 M = options.EffectiveM,
+                CodeLayout = options.Codes == VectorCodes.Pq4FastScan ? CodeLayout.Pq4FastScan : CodeLayout.Pq8,
                 StoreVectors = options.StoreVectors,
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.SealThreshold,
@@ -196,10 +197,12 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         }
     }
 
+    private bool FastScanCodes => _manifest.CodeLayout == CodeLayout.Pq4FastScan;
+
     private WriteBuffer NewBuffer()
         => _quantizer == null
-            ? new WriteBuffer(1, Dimension, 0, keepVectors: true)
-            : new WriteBuffer(_manifest.NList, Dimension, _quantizer.CodeSize, _manifest.StoreVectors);
+            ? new WriteBuffer(1, Dimension, 0, keepVectors: true, packed: false)
+            : new WriteBuffer(_manifest.NList, Dimension, _quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 

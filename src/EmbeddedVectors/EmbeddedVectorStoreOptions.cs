@@ -18,8 +18,14 @@ public sealed record EmbeddedVectorStoreOptions
     /// <summary>Inverted-file cells (default 1024). Rule of thumb: about √n to 4√n for n vectors.</summary>
     public int NList { get; init; } = 1024;
 
-    /// <summary>PQ sub-quantizers, i.e. bytes of code a vector; must divide the dimension. 0 (default) picks dimension / 8.</summary>
+    /// <summary>
+    /// PQ sub-quantizers; must divide the dimension. 0 (default) picks dimension / 8 for <see cref="VectorCodes.Pq8"/>
+    /// and dimension / 4 for <see cref="VectorCodes.Pq4FastScan"/>, which is the same code size in bytes.
+    /// </summary>
     public int M { get; init; }
+
+    /// <summary>How vectors are coded in the segments (default <see cref="VectorCodes.Pq8"/>). Fixed at creation.</summary>
+    public VectorCodes Codes { get; init; } = VectorCodes.Pq8;
 
     /// <summary>
     /// Vectors the store collects before it trains its quantizers by itself (0, the default, means
@@ -40,7 +46,18 @@ public sealed record EmbeddedVectorStoreOptions
     /// <summary>k-means settings for training.</summary>
     public KMeansOptions KMeans { get; init; } = new();
 
-    internal int EffectiveM => M > 0 ? M : (Dimension % 8 == 0 ? Dimension / 8 : LargestDivisorAtMost(Dimension, Math.Max(1, Dimension / 8)));
+    internal int EffectiveM => M > 0 ? M : DefaultM;
+
+    private int DefaultM
+    {
+        get
+        {
+            int dimensionsPerCode = Codes == VectorCodes.Pq4FastScan ? 4 : 8;
+            for (int m = Math.Max(1, Dimension / dimensionsPerCode); m >= 1; m--)
+                if (Dimension % m == 0 && (Codes != VectorCodes.Pq4FastScan || m % 2 == 0)) return m;
+            return 1;
+        }
+    }
 
     internal int EffectiveTrainingThreshold => TrainingThreshold > 0 ? TrainingThreshold : Math.Max(256, 32 * NList);
 
@@ -50,7 +67,9 @@ public sealed record EmbeddedVectorStoreOptions
         if (!Enum.IsDefined(Metric)) throw new ArgumentOutOfRangeException(nameof(Metric), Metric, "Unknown metric.");
         if (NList < 1) throw new ArgumentOutOfRangeException(nameof(NList), NList, "nlist must be at least 1.");
         if (M < 0) throw new ArgumentOutOfRangeException(nameof(M), M, "m must be positive, or 0 for the default.");
+        if (!Enum.IsDefined(Codes)) throw new ArgumentOutOfRangeException(nameof(Codes), Codes, "Unknown code layout.");
         ProductQuantizer.ValidateShape(Dimension, EffectiveM);
+        if (Codes == VectorCodes.Pq4FastScan) Kernels.FastScan.ValidateM(EffectiveM);
         if (TrainingThreshold < 0) throw new ArgumentOutOfRangeException(nameof(TrainingThreshold), TrainingThreshold, "Use 0 for the default.");
         if (TrainingThreshold > 0 && TrainingThreshold < Math.Max(256, NList))
             throw new ArgumentOutOfRangeException(nameof(TrainingThreshold), TrainingThreshold, $"Training needs at least max(256, nlist) = {Math.Max(256, NList)} vectors.");
@@ -62,11 +81,19 @@ public sealed record EmbeddedVectorStoreOptions
         if (SealThreshold < 1) throw new ArgumentOutOfRangeException(nameof(SealThreshold), SealThreshold, "Must be at least 1.");
     }
 
-    private static int LargestDivisorAtMost(int value, int limit)
-    {
-        for (int d = limit; d > 1; d--) if (value % d == 0) return d;
-        return 1;
-    }
+}
+
+/// <summary>How a store codes its vectors.</summary>
+public enum VectorCodes
+{
+    /// <summary>8-bit PQ: m one-byte codes a vector, scanned with float distance tables (<c>pq8</c>).</summary>
+    Pq8 = 1,
+
+    /// <summary>
+    /// 4-bit fast-scan PQ: m half-byte codes a vector in blocks of 32, scanned with SIMD byte shuffles over
+    /// quantised tables (<c>pq4fs</c>). Faster to scan; pair it with re-ranking.
+    /// </summary>
+    Pq4FastScan = 2,
 }
 
 /// <summary>Per-call settings of <see cref="EmbeddedVectorStore.Search(ReadOnlySpan{float}, int, StoreSearchOptions?)"/>.</summary>
@@ -154,6 +181,6 @@ public sealed record StoreInfo
     public long BytesOnDisk { get; init; }
     /// <summary>Whether full vectors are kept for re-ranking.</summary>
     public bool StoreVectors { get; init; }
-    /// <summary>Code layout of the segments.</summary>
+    /// <summary>Code layout of the segments: <c>pq8</c> or <c>pq4fs</c>.</summary>
     public string Codes { get; init; } = "pq8";
 }

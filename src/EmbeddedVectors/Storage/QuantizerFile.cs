@@ -13,7 +13,7 @@ namespace EmbeddedVectors.Storage;
 /// Layout, little-endian: magic "EVQUANTZ" (0–7) · format version u32 (8–11) · metric u32 (12–15) · dimension u32
 /// (16–19) · nlist u32 (20–23) · m u32 (24–27) · code layout u32 (28–31) · body checksum XxHash3-64 over bytes 48..end
 /// (32–39) · header checksum XxHash3-64 over bytes 0–39 (40–47) · centroids nlist × dimension f32 · codebooks
-/// m × 256 × (dimension / m) f32.
+/// m × 2^bits × (dimension / m) f32 (256 centroids for pq8, 16 for pq4fs).
 /// </remarks>
 internal static class QuantizerFile
 {
@@ -62,7 +62,8 @@ internal static class QuantizerFile
         var layout = (CodeLayout)BinaryPrimitives.ReadInt32LittleEndian(header[28..]);
         if (metric != manifest.Metric || dimension != manifest.Dimension || nlist != manifest.NList || m != manifest.M || layout != manifest.CodeLayout)
             throw new CorruptFileException(path, $"does not match the manifest (metric {metric}, dimension {dimension}, nlist {nlist}, m {m}, layout {layout}).");
-        long expected = HeaderSize + 4L * nlist * dimension + 4L * ProductQuantizer.CentroidsPerSubQuantizer * dimension;
+        int bits = layout == CodeLayout.Pq4FastScan ? 4 : 8;
+        long expected = HeaderSize + 4L * nlist * dimension + 4L * (1 << bits) * dimension;
         if (file.Length != expected) throw new CorruptFileException(path, $"truncated or padded: {file.Length} bytes, expected {expected}.");
         if (XxHash3.HashToUInt64(file.AsSpan(HeaderSize)) != BinaryPrimitives.ReadUInt64LittleEndian(header[32..]))
             throw new CorruptFileException(path, "body checksum mismatch: the centroids or codebooks are damaged.");
@@ -70,6 +71,6 @@ internal static class QuantizerFile
         var centroids = values[..(nlist * dimension)];
         var codebooks = values[(nlist * dimension)..];
         var ranking = metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
-        return (CoarseQuantizer.FromCentroids(centroids, nlist, dimension, ranking), ProductQuantizer.FromCodebooks(dimension, m, codebooks));
+        return (CoarseQuantizer.FromCentroids(centroids, nlist, dimension, ranking), ProductQuantizer.FromCodebooks(dimension, m, codebooks, bits));
     }
 }

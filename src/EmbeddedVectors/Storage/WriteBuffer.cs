@@ -1,4 +1,5 @@
 using EmbeddedVectors.Indexes;
+using EmbeddedVectors.Kernels;
 
 namespace EmbeddedVectors.Storage;
 
@@ -9,17 +10,18 @@ namespace EmbeddedVectors.Storage;
 /// </summary>
 internal sealed class WriteBuffer
 {
-    private readonly int _dimension;
     private readonly int _codeSize;
-    private readonly bool _keepVectors;
 
-    public WriteBuffer(int lists, int dimension, int codeSize, bool keepVectors)
+    /// <param name="lists">One list when untrained, nlist when trained.</param>
+    /// <param name="dimension">Vector length.</param>
+    /// <param name="codeSize">Sub-quantizers (one code byte each as appended); 0 before training.</param>
+    /// <param name="keepVectors">Keep full vectors for re-ranking.</param>
+    /// <param name="packed">Keep codes in fast-scan blocks of 32 (4-bit codes) instead of one byte a sub-quantizer.</param>
+    public WriteBuffer(int lists, int dimension, int codeSize, bool keepVectors, bool packed)
     {
-        _dimension = dimension;
         _codeSize = codeSize;
-        _keepVectors = keepVectors;
         Lists = new BufferList[lists];
-        for (int l = 0; l < lists; l++) Lists[l] = new BufferList(dimension, codeSize, keepVectors);
+        for (int l = 0; l < lists; l++) Lists[l] = new BufferList(dimension, codeSize, keepVectors, packed);
     }
 
     /// <summary>One list when untrained (codes empty, vectors always kept), nlist lists when trained.</summary>
@@ -48,7 +50,7 @@ internal sealed class WriteBuffer
 }
 
 /// <summary>One list of a <see cref="WriteBuffer"/>: parallel arrays indexed by position.</summary>
-internal sealed class BufferList(int dimension, int codeSize, bool keepVectors)
+internal sealed class BufferList(int dimension, int codeSize, bool keepVectors, bool packed)
 {
     private readonly GrowableBuffer<byte> _codes = new(Math.Max(1, codeSize) * 4);
     private readonly GrowableBuffer<long> _ids = new(4);
@@ -57,6 +59,8 @@ internal sealed class BufferList(int dimension, int codeSize, bool keepVectors)
     private readonly GrowableBuffer<byte> _deleted = new(4);
 
     public int Count => (int)_ids.Length;
+
+    /// <summary>The codes: one byte a sub-quantizer back to back, or fast-scan blocks when packed.</summary>
     public ReadOnlySpan<byte> Codes => _codes.Span;
     public ReadOnlySpan<long> Ids => _ids.Span;
     public ReadOnlySpan<long> PayloadAddresses => _payloadAddresses.Span;
@@ -65,10 +69,25 @@ internal sealed class BufferList(int dimension, int codeSize, bool keepVectors)
 
     public ReadOnlySpan<float> Vector(int position) => _vectors.Span.Slice(position * dimension, dimension);
 
+    /// <summary>The code of one entry, one byte a sub-quantizer, whichever way it is stored.</summary>
+    public void CodeAt(int position, Span<byte> code)
+    {
+        if (packed) FastScan.Unpack(_codes.Span, position, codeSize, code);
+        else _codes.Span.Slice(position * codeSize, codeSize).CopyTo(code);
+    }
+
     public int Append(ReadOnlySpan<byte> code, long id, long payloadAddress, ReadOnlySpan<float> vector)
     {
         int position = Count;
-        if (codeSize > 0) _codes.Append(code[..codeSize]);
+        if (packed)
+        {
+            if (position % FastScan.BlockSize == 0) _codes.AppendDefault(FastScan.BlockBytes(codeSize));
+            FastScan.Pack(code, _codes.WritableSpan, position, codeSize);
+        }
+        else if (codeSize > 0)
+        {
+            _codes.Append(code[..codeSize]);
+        }
         _ids.Append(id);
         _payloadAddresses.Append(payloadAddress);
         if (keepVectors) _vectors.Append(vector);
