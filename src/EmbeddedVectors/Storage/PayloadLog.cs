@@ -55,34 +55,38 @@ namespace EmbeddedVectors.Storage;
 /// </remarks>
 internal sealed class PayloadLog : IDisposable
 {
-    // Settings. They must be the same every time a log is opened, so they are constants.
-    //  - 4 MiB pages (PageSizeBits 22): FASTER's default. A record must fit in one page, so this caps a record
-    //    (vector + payload + 12 bytes of our framing) at 4 MiB - 12 bytes. Larger pages would allow bigger
-    //    payloads but make every scan buffer (two pages per Replay) and every read-only page read bigger.
+    // Settings. They must be the same every time a log is opened, so they are constants (the segment size can
+    // be changed by an internal overload of Open, for tests only).
+    //  - 4 MiB pages (PageSizeBits 22): FASTER's default. A record must fit in one page together with FASTER's
+    //    12-byte entry header, so this caps a record (our framing + vector + payload) at 4 MiB - 12 bytes.
+    //    Larger pages would allow bigger payloads but make every scan buffer (two pages per Replay) bigger.
     //  - 32 MiB of log memory (MemorySizeBits 25): 8 pages, enough for bursts of appends to keep filling pages
-    //    while earlier ones are being flushed, yet small for an embedded library.
+    //    while earlier ones are being flushed, yet small for an embedded library. (Read-only mode keeps none.)
     //  - 256 MiB segment files (SegmentSizeBits 28): truncation gives disk space back a whole segment at a time,
     //    so this is the granularity at which compaction frees space, while keeping the file count small.
-    //  - LogChecksumType.PerEntry: an 8-byte checksum per record, verified on every read from disk.
+    //  - LogChecksumType.PerEntry: FASTER's 8-byte checksum per record, verified on every read from disk.
     internal const int PageSizeBits = 22;
     internal const int MemorySizeBits = 25;
     internal const int SegmentSizeBits = 28;
 
-    /// <summary>FasterLog's per-entry header with <see cref="LogChecksumType.PerEntry"/>: an 8-byte checksum and a 4-byte length.</summary>
-    private const int FasterEntryHeaderBytes = 12;
+    /// <summary>FasterLog's per-entry header with <see cref="LogChecksumType.PerEntry"/>: an 8-byte checksum, then a 4-byte length.</summary>
+    private const int EntryHeaderBytes = 12;
+
+    private const long PageSize = 1L << PageSizeBits;
 
     /// <summary>
     /// The largest record this log accepts, in bytes of our framing: FasterLog requires the entry plus its
     /// 12-byte header (rounded up to 4 bytes) to fit in one page.
     /// </summary>
-    internal const int MaxRecordBytes = (1 << PageSizeBits) - FasterEntryHeaderBytes;
+    internal const int MaxRecordBytes = (int)PageSize - EntryHeaderBytes;
 
     /// <summary>The segment files are this name plus ".0", ".1", …; commits go to <c>log-commits/</c> beside them.</summary>
     internal const string LogFileName = "wal.log";
 
-    private const int MinReadHint = 512;
-    private const int MaxReadHint = 64 * 1024;
+    private const int MinReadBytes = 512;
+    private const int MaxFirstReadBytes = 64 * 1024;
     private const int InitialScanBufferBytes = 64 * 1024;
+    private const int MaxKeptScanBufferBytes = 1 << 20;
 
     /// <summary>The buffer the <see cref="Replay"/> running on this thread receives entries in.</summary>
     [ThreadStatic] private static byte[]? t_scanBuffer;
@@ -93,19 +97,35 @@ internal sealed class PayloadLog : IDisposable
     private readonly IDevice _device;
     private readonly FasterLog _log;
     private readonly bool _readOnly;
-    private readonly ReaderWriterLockSlim? _viewLock;
+    private readonly int _segmentSizeBits;
     private readonly string _segmentPathPrefix;
-    private int _readHint = 4096 - FasterEntryHeaderBytes;
+    private readonly ConcurrentDictionary<long, SafeFileHandle> _segments = new();
+
+    /// <summary>Read-only mode: serialises <see cref="Refresh"/> against the steps of a scan.</summary>
+    private readonly ReaderWriterLockSlim? _viewLock;
+
+    // Read-only mode: the view as of the last successful refresh (FasterLog's own fields dip during one).
+    private long _viewBegin;
+    private long _viewCommitted;
+
+    /// <summary>How many bytes the first read of a record takes: the last record's size, so most reads take one call.</summary>
+    private int _readHint = 4096;
     private volatile bool _disposed;
 
-    private PayloadLog(string directory, IDevice device, FasterLog log, bool readOnly)
+    private PayloadLog(string directory, IDevice device, FasterLog log, bool readOnly, int segmentSizeBits)
     {
         Directory = directory;
         _device = device;
         _log = log;
         _readOnly = readOnly;
-        _viewLock = readOnly ? new ReaderWriterLockSlim(LockRecursionPolicy.NoRecursion) : null;
+        _segmentSizeBits = segmentSizeBits;
         _segmentPathPrefix = Path.Combine(directory, LogFileName) + ".";
+        if (readOnly)
+        {
+            _viewLock = new ReaderWriterLockSlim(LockRecursionPolicy.NoRecursion);
+            _viewBegin = Math.Max(log.BeginAddress, log.CommittedBeginAddress);
+            _viewCommitted = log.CommittedUntilAddress;
+        }
     }
 
     /// <summary>
@@ -119,9 +139,17 @@ internal sealed class PayloadLog : IDisposable
     /// </param>
     /// <exception cref="DirectoryNotFoundException"><paramref name="readOnly"/> is true and the directory does not exist.</exception>
     /// <exception cref="CorruptFileException">The last commit cannot be recovered.</exception>
-    public static PayloadLog Open(string directory, bool readOnly = false)
+    public static PayloadLog Open(string directory, bool readOnly = false) => Open(directory, readOnly, SegmentSizeBits);
+
+    /// <summary>
+    /// <see cref="Open(string, bool)"/> with another segment size (2^<paramref name="segmentSizeBits"/> bytes, at
+    /// least one page): for tests that need several segments. A log must always be opened with the same size.
+    /// </summary>
+    internal static PayloadLog Open(string directory, bool readOnly, int segmentSizeBits)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSizeBits, PageSizeBits);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(segmentSizeBits, 40);
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("The payload log stores little-endian values and supports little-endian machines only.");
 
@@ -146,7 +174,7 @@ internal sealed class PayloadLog : IDisposable
                 LogCommitDir = fullPath,
                 PageSizeBits = PageSizeBits,
                 MemorySizeBits = MemorySizeBits,
-                SegmentSizeBits = SegmentSizeBits,
+                SegmentSizeBits = segmentSizeBits,
                 LogChecksum = LogChecksumType.PerEntry,
                 ReadOnlyMode = readOnly,
                 GetMemory = ScanBuffer,
@@ -154,6 +182,8 @@ internal sealed class PayloadLog : IDisposable
                 // silently start an empty log (whose appends then overwrite the old records) on a damaged one.
                 TryRecoverLatest = false,
             });
+            if (log.HeaderSize != EntryHeaderBytes)
+                throw new InvalidOperationException($"FasterLog's entry header is {log.HeaderSize} bytes, not the {EntryHeaderBytes} this code reads.");
             try
             {
                 log.Recover();
@@ -162,7 +192,7 @@ internal sealed class PayloadLog : IDisposable
             {
                 throw new CorruptFileException(fullPath, $"the log cannot be recovered to its last commit: {e.Message}");
             }
-            return new PayloadLog(fullPath, device, log, readOnly);
+            return new PayloadLog(fullPath, device, log, readOnly, segmentSizeBits);
         }
         catch
         {
@@ -179,16 +209,16 @@ internal sealed class PayloadLog : IDisposable
     public bool IsReadOnly => _readOnly;
 
     /// <summary>The address of the first record still in the log (it moves forward with <see cref="TruncateUntil"/>).</summary>
-    public long BeginAddress => _readOnly ? Math.Max(_log.BeginAddress, _log.CommittedBeginAddress) : _log.BeginAddress;
+    public long BeginAddress => _readOnly ? Volatile.Read(ref _viewBegin) : _log.BeginAddress;
 
     /// <summary>
     /// The address the next record will get (FasterLog's tail). In read-only mode, where nothing is appended,
     /// the end of the committed view.
     /// </summary>
-    public long TailAddress => _readOnly ? _log.CommittedUntilAddress : _log.TailAddress;
+    public long TailAddress => _readOnly ? Volatile.Read(ref _viewCommitted) : _log.TailAddress;
 
     /// <summary>Every record before this address is durable (in read-only mode: as of the last <see cref="Refresh"/>).</summary>
-    public long CommittedUntilAddress => _log.CommittedUntilAddress;
+    public long CommittedUntilAddress => _readOnly ? Volatile.Read(ref _viewCommitted) : _log.CommittedUntilAddress;
 
     /// <summary>Appends an upsert of <paramref name="id"/>; returns the record's address, which stays valid until truncated.</summary>
     /// <exception cref="ArgumentException">The record would not fit in a log page (<see cref="MaxRecordBytes"/>).</exception>
@@ -258,23 +288,30 @@ internal sealed class PayloadLog : IDisposable
 
     /// <summary>
     /// Reads the payload of the <see cref="LogRecordKind.Upsert"/> or <see cref="LogRecordKind.PayloadCopy"/>
-    /// record of <paramref name="expectedId"/> at <paramref name="address"/>. A record appended since the last
-    /// commit is committed first (FasterLog reads committed records only).
+    /// record of <paramref name="expectedId"/> at <paramref name="address"/>. A record appended but not yet
+    /// flushed is committed first.
     /// </summary>
     /// <exception cref="CorruptFileException">
-    /// There is no record at <paramref name="address"/> (truncated, past the tail, not a record start, or
+    /// There is no record at <paramref name="address"/> (truncated, past the end, not a record start, or
     /// damaged), or it is of another kind or another id. The message names the log directory and the address.
     /// </exception>
     public byte[] ReadPayload(long address, long expectedId)
     {
-        using IMemoryOwner<byte> owner = ReadRecord(address, out int length);
-        LogRecordView record = LogRecordFormat.Parse(owner.Memory.Span.Slice(0, length), address, Directory);
-        if (record.Kind is not (LogRecordKind.Upsert or LogRecordKind.PayloadCopy) || record.Id != expectedId)
+        byte[] buffer = ReadEntry(address, out int length);
+        try
         {
-            throw LogRecordFormat.Corrupt(Directory, address,
-                $"expected an Upsert or PayloadCopy record of id {expectedId}, found a {record.Kind} record of id {record.Id}");
+            LogRecordView record = LogRecordFormat.Parse(buffer.AsSpan(EntryHeaderBytes, length), address, Directory);
+            if (record.Kind is not (LogRecordKind.Upsert or LogRecordKind.PayloadCopy) || record.Id != expectedId)
+            {
+                throw LogRecordFormat.Corrupt(Directory, address,
+                    $"expected an Upsert or PayloadCopy record of id {expectedId}, found a {record.Kind} record of id {record.Id}");
+            }
+            return record.Payload.IsEmpty ? [] : record.Payload.ToArray();
         }
-        return record.Payload.IsEmpty ? [] : record.Payload.ToArray();
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>
@@ -285,27 +322,34 @@ internal sealed class PayloadLog : IDisposable
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than the vector.</exception>
     public int ReadVector(long address, long expectedId, Span<float> destination)
     {
-        using IMemoryOwner<byte> owner = ReadRecord(address, out int length);
-        LogRecordView record = LogRecordFormat.Parse(owner.Memory.Span.Slice(0, length), address, Directory);
-        if (record.Kind != LogRecordKind.Upsert || record.Id != expectedId)
+        byte[] buffer = ReadEntry(address, out int length);
+        try
         {
-            throw LogRecordFormat.Corrupt(Directory, address,
-                $"expected an Upsert record of id {expectedId}, found a {record.Kind} record of id {record.Id}");
+            LogRecordView record = LogRecordFormat.Parse(buffer.AsSpan(EntryHeaderBytes, length), address, Directory);
+            if (record.Kind != LogRecordKind.Upsert || record.Id != expectedId)
+            {
+                throw LogRecordFormat.Corrupt(Directory, address,
+                    $"expected an Upsert record of id {expectedId}, found a {record.Kind} record of id {record.Id}");
+            }
+            if (destination.Length < record.Vector.Length)
+            {
+                throw new ArgumentException(
+                    $"destination has room for {destination.Length} floats, but the vector at log address {address} has {record.Vector.Length}.",
+                    nameof(destination));
+            }
+            record.Vector.CopyTo(destination);
+            return record.Vector.Length;
         }
-        if (destination.Length < record.Vector.Length)
+        finally
         {
-            throw new ArgumentException(
-                $"destination has room for {destination.Length} floats, but the vector at log address {address} has {record.Vector.Length}.",
-                nameof(destination));
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-        record.Vector.CopyTo(destination);
-        return record.Vector.Length;
     }
 
     /// <summary>
     /// Calls <paramref name="handler"/> for every committed record from <paramref name="fromAddress"/> (raised
     /// to <see cref="BeginAddress"/> when below it; otherwise it must be a record's address) to the committed
-    /// tail as of the call, in log order. Nothing is allocated per record: each entry is copied into a buffer
+    /// end as of the call, in log order. Nothing is allocated per record: each entry is copied into a buffer
     /// kept per thread, and the view handed to <paramref name="handler"/> is valid only during the call.
     /// The handler runs outside FASTER's epoch protection, so it may call anything on this log, even append.
     /// In read-only mode, <see cref="Refresh"/> is called first.
@@ -319,21 +363,23 @@ internal sealed class PayloadLog : IDisposable
             Refresh();
 
         long from = Math.Max(fromAddress, BeginAddress);
-        long end = _log.CommittedUntilAddress;
+        long end = CommittedUntilAddress;
         if (from >= end)
             return;
 
         // Not TryConsumeNext with an ILogEntryConsumer: FASTER 2.6.5 calls Consume inside its epoch protection
         // without a try/finally, so a throwing handler (or a corrupt record) would leave this thread protected and
-        // stall every later flush and commit, and a handler could not safely call back into the log. GetNext with
-        // the GetMemory delegate (ScanBuffer) copies the entry into our reused buffer instead: still no allocation.
+        // stall every later flush and commit, and the handler could not safely call back into the log. GetNext
+        // with the GetMemory delegate (ScanBuffer) copies each entry into our reused buffer instead: still no
+        // allocation per record, and the handler runs unprotected.
         byte[]? outer = t_scanBuffer;                 // a Replay further up this thread's stack, if any
         t_scanBuffer = t_spareScanBuffer ?? new byte[InitialScanBufferBytes];
         t_spareScanBuffer = null;
         try
         {
             using FasterLogScanIterator iterator = _log.Scan(from, end);
-            while (NextEntry(iterator, out byte[] entry, out int length, out long address))
+            long next = from;
+            while (NextEntry(iterator, next, out byte[] entry, out int length, out long address, out next))
             {
                 LogRecordView record = LogRecordFormat.Parse(entry.AsSpan(0, length), address, Directory);
                 handler(in record);
@@ -341,7 +387,8 @@ internal sealed class PayloadLog : IDisposable
         }
         finally
         {
-            t_spareScanBuffer = t_scanBuffer;
+            // Keep the buffer for the next Replay on this thread, unless a huge record grew it.
+            t_spareScanBuffer = t_scanBuffer is { Length: <= MaxKeptScanBufferBytes } kept ? kept : null;
             t_scanBuffer = outer;
         }
     }
@@ -360,11 +407,18 @@ internal sealed class PayloadLog : IDisposable
             throw new ArgumentOutOfRangeException(nameof(address), address, $"cannot truncate past the log's tail address {tail}.");
         if (address > _log.BeginAddress && address < tail)
         {
-            // A begin address in the middle of a record would make every later open fail: check there is one.
+            // A begin address inside a record would make every later Replay fail: check that one starts there.
             try
             {
-                using IMemoryOwner<byte> owner = ReadRecord(address, out int length);
-                LogRecordFormat.Parse(owner.Memory.Span.Slice(0, length), address, Directory);
+                byte[] buffer = ReadEntry(address, out int length);
+                try
+                {
+                    LogRecordFormat.Parse(buffer.AsSpan(EntryHeaderBytes, length), address, Directory);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
             catch (CorruptFileException e)
             {
@@ -373,6 +427,7 @@ internal sealed class PayloadLog : IDisposable
         }
         _log.TruncateUntil(address);
         _log.Commit(spinWait: true);
+        CloseSegmentsBefore(_log.BeginAddress);
     }
 
     /// <summary>
@@ -387,7 +442,7 @@ internal sealed class PayloadLog : IDisposable
         _viewLock.EnterWriteLock();
         try
         {
-            long before = _log.CommittedUntilAddress;
+            long before = Volatile.Read(ref _viewCommitted);
             for (int attempt = 1; ; attempt++)
             {
                 try
@@ -401,16 +456,19 @@ internal sealed class PayloadLog : IDisposable
                 // The writer removes outdated commit files; one listed but deleted before it was read makes FASTER
                 // fall back to "no commit" for this attempt. The next attempt finds the newer file.
                 if (_log.CommittedUntilAddress >= before)
-                    return;
+                    break;
                 if (attempt == 100)
                     throw new EmbeddedVectorsException($"{Directory}: could not load the log's latest commit after {attempt} attempts; the writer may be deleting commit files faster than they can be read.");
                 Thread.Sleep(5);
             }
+            Volatile.Write(ref _viewBegin, Math.Max(Volatile.Read(ref _viewBegin), Math.Max(_log.BeginAddress, _log.CommittedBeginAddress)));
+            Volatile.Write(ref _viewCommitted, _log.CommittedUntilAddress);
         }
         finally
         {
             _viewLock.ExitWriteLock();
         }
+        CloseSegmentsBefore(Volatile.Read(ref _viewBegin));
     }
 
     /// <summary>
@@ -424,91 +482,184 @@ internal sealed class PayloadLog : IDisposable
         _disposed = true;
         _log.Dispose();
         _device.Dispose();
+        foreach (long segment in _segments.Keys)
+        {
+            if (_segments.TryRemove(segment, out SafeFileHandle? handle))
+                handle.Dispose();
+        }
         _viewLock?.Dispose();
     }
 
-    /// <summary>Reads the entry at <paramref name="address"/> into pooled memory; the caller disposes it.</summary>
-    private IMemoryOwner<byte> ReadRecord(long address, out int length)
+    /// <summary>
+    /// Reads the FasterLog entry at <paramref name="address"/> from its segment file into a buffer rented from
+    /// <see cref="ArrayPool{T}.Shared"/> (the caller returns it): FASTER's 12-byte header, then
+    /// <paramref name="length"/> bytes of entry.
+    /// </summary>
+    /// <exception cref="CorruptFileException">No valid entry starts at <paramref name="address"/>.</exception>
+    private byte[] ReadEntry(long address, out int length)
     {
         ThrowIfDisposed();
-        IMemoryOwner<byte>? owner;
-        if (_viewLock is null)
+        long readableUntil;
+        if (_readOnly)
         {
-            if (address >= _log.CommittedUntilAddress && address < _log.TailAddress)
-                _log.Commit(spinWait: true);
-            owner = TryReadCommitted(address, out length);
+            readableUntil = Volatile.Read(ref _viewCommitted);
+            if (address >= readableUntil && address >= 0)
+            {
+                Refresh();                  // the writer may have committed it since the last refresh
+                readableUntil = Volatile.Read(ref _viewCommitted);
+            }
         }
         else
         {
-            bool refreshed = false;
-            while (true)
+            readableUntil = Math.Max(_log.FlushedUntilAddress, _log.CommittedUntilAddress);
+            if (address >= readableUntil && address < _log.TailAddress)
             {
-                _viewLock.EnterReadLock();
-                try
-                {
-                    owner = TryReadCommitted(address, out length);
-                }
-                finally
-                {
-                    _viewLock.ExitReadLock();
-                }
-                // Past the view: the writer may have committed it since the last refresh. A handler of a Replay
-                // on this thread holds no lock here, so refreshing cannot deadlock.
-                if (owner is not null || refreshed || address < _log.CommittedUntilAddress || _viewLock.IsReadLockHeld)
-                    break;
-                Refresh();
-                refreshed = true;
+                // Still only in FASTER's memory, which it offers no way to read: flush it (by committing) first.
+                _log.Commit(spinWait: true);
+                readableUntil = Math.Max(_log.FlushedUntilAddress, _log.CommittedUntilAddress);
             }
         }
-        if (owner is null)
+
+        for (int attempt = 0; ; attempt++)
         {
-            long begin = BeginAddress, committed = CommittedUntilAddress;
-            string problem = address < begin ? $"no record there: the log begins at address {begin} (earlier records were truncated)"
-                : address >= committed ? $"no record there: the log ends at address {committed}"
-                : "no record starts there";
-            throw LogRecordFormat.Corrupt(Directory, address, problem);
+            long begin = BeginAddress;
+            if (address < begin)
+                throw LogRecordFormat.Corrupt(Directory, address, $"no record there: the log begins at address {begin} (earlier records were truncated)");
+            if (address >= readableUntil)
+                throw LogRecordFormat.Corrupt(Directory, address, $"no record there: the log ends at address {readableUntil}");
+            try
+            {
+                return ReadEntryFromFile(address, readableUntil, out length);
+            }
+            catch (ObjectDisposedException) when (!_disposed && attempt == 0)
+            {
+                // The segment's handle was closed by a concurrent truncation: check the begin address again.
+            }
         }
-        return owner;
     }
 
-    /// <summary>FasterLog's random read of a committed record, waited for; null when there is none.</summary>
-    private IMemoryOwner<byte>? TryReadCommitted(long address, out int length)
+    private unsafe byte[] ReadEntryFromFile(long address, long readableUntil, out int length)
     {
         length = 0;
-        if (address < BeginAddress || address >= _log.CommittedUntilAddress)
-            return null;
-        // A read-only device opens segment files with OpenOrCreate: never let it create one the writer deleted.
-        if (_readOnly && !File.Exists(_segmentPathPrefix + (address >> SegmentSizeBits).ToString(System.Globalization.CultureInfo.InvariantCulture)))
-            return null;
+        long roomInPage = PageSize - (address & (PageSize - 1));
+        // Entries start 4-byte aligned and leave room for their header in the page.
+        if ((address & 3) != 0 || roomInPage < EntryHeaderBytes)
+            throw NoRecord(address);
+        SafeFileHandle handle = SegmentHandle(address >> _segmentSizeBits)
+            ?? throw LogRecordFormat.Corrupt(Directory, address, $"no record there: segment file {SegmentPath(address >> _segmentSizeBits)} is missing");
+        long fileOffset = address & ((1L << _segmentSizeBits) - 1);
 
-        IMemoryOwner<byte>? owner;
+        int firstRead = (int)Math.Min(roomInPage, Math.Min(readableUntil - address, Volatile.Read(ref _readHint)));
+        firstRead = Math.Max(firstRead, EntryHeaderBytes);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(firstRead);
         try
         {
-            ValueTask<(IMemoryOwner<byte>, int)> pending = _log.ReadAsync(address, MemoryPool<byte>.Shared, Volatile.Read(ref _readHint));
-            (owner, length) = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+            int got = ReadAt(handle, buffer.AsSpan(0, firstRead), fileOffset);
+            if (got < EntryHeaderBytes)
+                throw NoRecord(address);
+            int entryLength = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(8));
+            // 0 is page padding, a negative length marks one of FASTER's commit records.
+            if (entryLength <= 0 || EntryHeaderBytes + ((entryLength + 3L) & ~3L) > roomInPage || address + EntryHeaderBytes + entryLength > readableUntil)
+                throw NoRecord(address);
+            int total = EntryHeaderBytes + entryLength;
+            if (total > got)
+            {
+                byte[] larger = ArrayPool<byte>.Shared.Rent(total);
+                buffer.AsSpan(0, got).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+                got += ReadAt(handle, buffer.AsSpan(got, total - got), fileOffset + got);
+                if (got < total)
+                    throw LogRecordFormat.Corrupt(Directory, address, $"the segment file ends inside the record ({got} of {total} bytes)");
+            }
+            ulong checksum;
+            fixed (byte* p = buffer)
+                checksum = Utility.XorBytes(p + 8, entryLength + 4);
+            if (checksum != BinaryPrimitives.ReadUInt64LittleEndian(buffer))
+                throw LogRecordFormat.Corrupt(Directory, address, "checksum mismatch: the record is damaged, or the address is not the start of a record");
+            Volatile.Write(ref _readHint, Math.Clamp(total, MinReadBytes, MaxFirstReadBytes));
+            length = entryLength;
+            return buffer;
         }
-        catch (FasterException e)
+        catch
         {
-            // "Checksum failed for read": a damaged record, or an address in the middle of one.
-            throw LogRecordFormat.Corrupt(Directory, address, $"FasterLog rejected the record: {e.Message}");
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
-        if (owner is not null)
-            Volatile.Write(ref _readHint, Math.Clamp(length, MinReadHint, MaxReadHint));
-        return owner;
     }
 
-    /// <summary>The iterator's next entry (in the scan buffer), with FASTER's errors reported as corruption.</summary>
-    private bool NextEntry(FasterLogScanIterator iterator, out byte[] entry, out int length, out long address)
+    private CorruptFileException NoRecord(long address) => LogRecordFormat.Corrupt(Directory, address, "no record starts there");
+
+    /// <summary>Reads until <paramref name="destination"/> is full or the file ends; returns the bytes read.</summary>
+    private static int ReadAt(SafeFileHandle handle, Span<byte> destination, long fileOffset)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = RandomAccess.Read(handle, destination.Slice(total), fileOffset + total);
+            if (n == 0)
+                break;
+            total += n;
+        }
+        return total;
+    }
+
+    private string SegmentPath(long segment) => _segmentPathPrefix + segment.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A shared read-only handle to segment file <paramref name="segment"/>, or null when the file does not exist.</summary>
+    private SafeFileHandle? SegmentHandle(long segment)
+    {
+        while (true)
+        {
+            if (_segments.TryGetValue(segment, out SafeFileHandle? handle))
+                return handle;
+            SafeFileHandle opened;
+            try
+            {
+                // FileMode.Open: never create a file (FASTER's own device would); FileShare.Delete: let FASTER
+                // delete a truncated segment while we hold it open.
+                opened = File.OpenHandle(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (FileNotFoundException)
+            {
+                return null;
+            }
+            if (_segments.TryAdd(segment, opened))
+            {
+                if (_disposed && _segments.TryRemove(segment, out SafeFileHandle? late))
+                    late.Dispose();
+                return opened;
+            }
+            opened.Dispose();
+        }
+    }
+
+    /// <summary>Closes the handles of segments wholly before <paramref name="beginAddress"/>, so their disk space can go.</summary>
+    private void CloseSegmentsBefore(long beginAddress)
+    {
+        long firstKept = beginAddress >> _segmentSizeBits;
+        foreach (long segment in _segments.Keys)
+        {
+            if (segment < firstKept && _segments.TryRemove(segment, out SafeFileHandle? handle))
+                handle.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The iterator's next entry (in the scan buffer), with FASTER's errors reported as corruption of the record
+    /// at <paramref name="expected"/>, where the previous one ended.
+    /// </summary>
+    private bool NextEntry(FasterLogScanIterator iterator, long expected, out byte[] entry, out int length, out long address, out long next)
     {
         _viewLock?.EnterReadLock();
         try
         {
-            return iterator.GetNext(out entry, out length, out address);
+            return iterator.GetNext(out entry, out length, out address, out next);
         }
         catch (FasterException e)
         {
             // A checksum mismatch or an impossible length while scanning.
-            throw LogRecordFormat.Corrupt(Directory, iterator.NextAddress, $"FasterLog could not scan past it: {e.Message}");
+            throw LogRecordFormat.Corrupt(Directory, expected, $"FasterLog cannot read the record there: {e.Message}");
         }
         finally
         {
