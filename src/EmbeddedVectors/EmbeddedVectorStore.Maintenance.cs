@@ -76,7 +76,7 @@ public sealed partial class EmbeddedVectorStore
                             byte[] payload = _log.ReadPayload(addresses[i], ids[i]);
                             long address = _log.AppendPayloadCopy(ids[i], payload);
                             var vector = segment.Shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
-                            segment.Codes(list).Slice(i * code.Length, code.Length).CopyTo(code); // pq8 only until Segment.CodeAt lands
+                            segment.CodeAt(list, i, code);
                             writer.Append(list, code, ids[i], address, vector);
                         }
                     }

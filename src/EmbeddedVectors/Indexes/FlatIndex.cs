@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Search;
 
@@ -34,6 +35,7 @@ public sealed class FlatIndex : VectorIndex
     }
 
     /// <summary>Pushes every row of <paramref name="vectors"/> into the heap by exact distance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ScanExact(Metric rankingMetric, ReadOnlySpan<float> query, ReadOnlySpan<float> vectors, ReadOnlySpan<long> ids, ref TopKHeap heap)
     {
         int dim = query.Length;

@@ -65,6 +65,7 @@ internal static class AdcScan
     }
 
     /// <summary>Scans <paramref name="count"/> codes, offering those that beat the heap's worst to <paramref name="candidates"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TCandidates>(ReadOnlySpan<float> table, int codeSize, ReadOnlySpan<byte> codes, int count, float bias,
         ref TCandidates candidates, ref TopKHeap heap)
         where TCandidates : IScanCandidates, allows ref struct

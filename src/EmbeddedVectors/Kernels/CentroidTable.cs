@@ -56,6 +56,7 @@ internal sealed class CentroidTable
     /// For each of <paramref name="pointCount"/> row-major points, the nearest centroid and its ranking distance
     /// (L2² for L2/cosine, −⟨x, c⟩ for inner product). Ties go to the smaller centroid index.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FindNearest(ReadOnlySpan<float> points, int pointCount, Span<int> nearest, Span<float> distances)
     {
         int dim = Dimension;
@@ -91,6 +92,7 @@ internal sealed class CentroidTable
     /// Four points against every block, keeping a running minimum and its index per lane in registers: no scores
     /// are written to memory, which matters when the dimension is small (PQ slices of 8 values).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FindNearest4(ReadOnlySpan<float> points, Span<int> nearest, Span<float> distances)
     {
         int dim = Dimension;
@@ -191,6 +193,7 @@ internal sealed class CentroidTable
     }
 
     /// <summary>The ranking distance from one point to every centroid (<paramref name="distances"/> has at least <see cref="Count"/> slots).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ComputeAll(ReadOnlySpan<float> point, Span<float> distances)
     {
         if (point.Length != Dimension) throw new ArgumentException("The point's length differs from the centroids' dimension.", nameof(point));
@@ -209,6 +212,7 @@ internal sealed class CentroidTable
     private float Finish(float score, ReadOnlySpan<float> point)
         => Metric == Metric.InnerProduct ? score : MathF.Max(0f, score + VectorKernels.SquaredNorm(point));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreBlock1(ReadOnlySpan<float> point, int block, Span<float> scores)
     {
         int dim = Dimension;

@@ -104,6 +104,7 @@ internal static class FastScan
     /// Scans <paramref name="count"/> packed codes. A candidate's estimated distance is
     /// <c>bias + (byte sum) / scale</c>; those that beat the heap's worst are offered to <paramref name="candidates"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TCandidates>(scoped ReadOnlySpan<byte> lut, int m, scoped ReadOnlySpan<byte> blocks, int count, float bias, float scale,
         ref TCandidates candidates, ref TopKHeap heap)
         where TCandidates : IScanCandidates, allows ref struct
@@ -136,6 +137,7 @@ internal static class FastScan
     }
 
     /// <summary>Sums one block with byte shuffles; returns a bit per vector whose sum is at most <paramref name="threshold"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static uint SumBlockAvx2(ReadOnlySpan<byte> lut, ReadOnlySpan<byte> codes, int m, Span<ushort> sums, ushort threshold)
     {
         ref byte table = ref MemoryMarshal.GetReference(lut);

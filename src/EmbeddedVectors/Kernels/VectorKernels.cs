@@ -57,6 +57,7 @@ public static class VectorKernels
     /// <summary>
     /// One query against <paramref name="rows"/> (row-major, <c>query.Length</c> wide): writes each row's ranking distance.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RankingDistances(Metric metric, ReadOnlySpan<float> query, ReadOnlySpan<float> rows, Span<float> distances)
     {
         int dim = query.Length;
@@ -73,6 +74,7 @@ public static class VectorKernels
     }
 
     /// <summary><c>destination[i] = a[i] + scale · b[i]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float scale, Span<float> destination)
     {
         int n = destination.Length;
@@ -114,6 +116,7 @@ public static class VectorKernels
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float SquaredL2Vector256(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         ref float xr = ref MemoryMarshal.GetReference(x);
@@ -147,6 +150,7 @@ public static class VectorKernels
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotVector256(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         ref float xr = ref MemoryMarshal.GetReference(x);
@@ -173,6 +177,7 @@ public static class VectorKernels
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float SquaredL2Vector512(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         ref float xr = ref MemoryMarshal.GetReference(x);
@@ -205,6 +210,7 @@ public static class VectorKernels
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotVector512(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         ref float xr = ref MemoryMarshal.GetReference(x);

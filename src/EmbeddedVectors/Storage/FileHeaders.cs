@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using EmbeddedVectors.Kernels;
 using Microsoft.Win32.SafeHandles;
 
 namespace EmbeddedVectors.Storage;
@@ -128,9 +129,9 @@ internal sealed class SegmentHeader
     public const int MagicOffset = 0;            // 0..7       8 ASCII bytes: "EVSEGCOD" (.evs) or "EVSEGVEC" (.evv)
     public const int VersionOffset = 8;          // 8..11      uint32 format version (1)
     public const int HeaderSizeOffset = 12;      // 12..15     uint32 header size (4096)
-    public const int LayoutOffset = 16;          // 16..19     uint32 code layout (1 = pq8, 2 = pq4fs reserved)
+    public const int LayoutOffset = 16;          // 16..19     uint32 code layout (1 = pq8, 2 = pq4fs)
     public const int NListOffset = 20;           // 20..23     int32 nlist
-    public const int CodeSizeOffset = 24;        // 24..27     int32 bytes a code
+    public const int CodeSizeOffset = 24;        // 24..27     int32 bytes an unpacked code (pq8: bytes a code; pq4fs: m)
     public const int DimensionOffset = 28;       // 28..31     int32 floats a vector
     public const int CountOffset = 32;           // 32..39     int64 entries in the segment
     public const int SegmentNumberOffset = 40;   // 40..47     int64 segment number (as in the file name)
@@ -162,11 +163,19 @@ internal sealed class SegmentHeader
     public ulong Companion { get; set; }
     public Region[] Regions { get; set; } = [];
 
-    /// <summary>Region lengths of a .evs file of this shape and count; throws <see cref="OverflowException"/> if they do not fit a long.</summary>
+    /// <summary>
+    /// Region lengths of a .evs file of this shape and count; throws <see cref="OverflowException"/> if they do not
+    /// fit a long. For <see cref="CodeLayout.Pq4FastScan"/> the codes region's length depends on how the entries
+    /// spread over the lists (each list is padded to whole blocks), so its entry is the most it can be,
+    /// count × m / 2 + min(count, nlist) × <see cref="FastScan.BlockBytes"/> (each of the at most min(count, nlist)
+    /// non-empty lists pads less than one block): what the writer plans for and a reader's bound.
+    /// </summary>
     public static long[] CodesFileRegionLengths(SegmentShape shape, long count) =>
     [
         checked((long)shape.NList * 2 * sizeof(long)),
-        checked(count * shape.CodeSize),
+        shape.Layout == CodeLayout.Pq4FastScan
+            ? checked(count * (shape.CodeSize / 2) + Math.Min(count, shape.NList) * FastScan.BlockBytes(shape.CodeSize))
+            : checked(count * shape.CodeSize),
         checked(count * sizeof(long)),
         checked(count * sizeof(long)),
         checked(count * 2 * sizeof(long)),
@@ -261,13 +270,26 @@ internal sealed class SegmentHeader
     /// Checks that every region has the length this shape and count imply, starts 64-byte aligned after the
     /// header and the region before it, and ends inside the file, all in overflow-checked 64-bit arithmetic.
     /// </summary>
-    public void ValidateRegions(long[] expectedLengths, string[] names, long fileLength, string path)
+    /// <param name="expectedLengths">The length each region must have.</param>
+    /// <param name="names">Region names for messages.</param>
+    /// <param name="fileLength">Length of the file.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <param name="boundedRegion">
+    /// A region whose expected length is only an upper bound (the codes region of a pq4fs segment, whose exact
+    /// length the caller checks against the list directory), or -1 when every length is exact.
+    /// </param>
+    public void ValidateRegions(long[] expectedLengths, string[] names, long fileLength, string path, int boundedRegion = -1)
     {
         long previousEnd = Size;
         for (int i = 0; i < Regions.Length; i++)
         {
             var r = Regions[i];
-            if (r.Length != expectedLengths[i])
+            if (i == boundedRegion)
+            {
+                if (r.Length < 0 || r.Length > expectedLengths[i])
+                    throw new CorruptFileException(path, $"the {names[i]} region is {r.Length} bytes long, expected 0..{expectedLengths[i]} for this shape and count");
+            }
+            else if (r.Length != expectedLengths[i])
                 throw new CorruptFileException(path, $"the {names[i]} region is {r.Length} bytes long, expected {expectedLengths[i]} for this shape and count");
             if (r.Offset < previousEnd || r.Offset % FileHeaders.RegionAlignment != 0)
                 throw new CorruptFileException(path, $"the {names[i]} region starts at {r.Offset}, which overlaps the data before it or is not {FileHeaders.RegionAlignment}-byte aligned");

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using EmbeddedVectors.Kernels;
 
 namespace EmbeddedVectors.Storage;
 
@@ -7,6 +8,8 @@ namespace EmbeddedVectors.Storage;
 /// A read-only, memory-mapped segment written by <see cref="SegmentWriter"/>: per inverted list, the entries'
 /// codes, ids and payload addresses as spans over the mapping, plus the full vectors when kept.
 /// See docs/format/segment.md.
+/// For <see cref="CodeLayout.Pq4FastScan"/> a list's codes are its packed fast-scan blocks; <see cref="CodeAt"/>
+/// unpacks one entry's code for either layout.
 /// </summary>
 /// <remarks>
 /// <para>Open reads only the headers and the list directory and validates them before anything is mapped; the
@@ -23,6 +26,7 @@ internal sealed unsafe class Segment : IDisposable
     private readonly Region? _vectorsRegion;
     private readonly long[] _listStarts;
     private readonly int[] _listCounts;
+    private readonly long[] _codeOffsets; // nlist + 1 prefix sums: list l's codes are bytes [_codeOffsets[l], _codeOffsets[l + 1]) of the codes region
     private byte* _codes;
     private long* _ids;
     private long* _payloads;
@@ -30,7 +34,7 @@ internal sealed unsafe class Segment : IDisposable
     private float* _vectors;
 
     private Segment(long number, SegmentShape shape, long count, MappedFile codesFile, Region[] codesRegions,
-        MappedFile? vectorsFile, Region? vectorsRegion, long[] listStarts, int[] listCounts)
+        MappedFile? vectorsFile, Region? vectorsRegion, long[] listStarts, int[] listCounts, long[] codeOffsets)
     {
         Number = number;
         Shape = shape;
@@ -41,6 +45,7 @@ internal sealed unsafe class Segment : IDisposable
         _vectorsRegion = vectorsRegion;
         _listStarts = listStarts;
         _listCounts = listCounts;
+        _codeOffsets = codeOffsets;
         BytesOnDisk = codesFile.Length + (vectorsFile?.Length ?? 0);
         _codes = codesFile.Base + codesRegions[SegmentHeader.CodesRegion].Offset;
         _ids = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdsRegion].Offset);
@@ -80,8 +85,10 @@ internal sealed unsafe class Segment : IDisposable
             codesFile = new MappedFile(Path.Combine(directory, SegmentWriter.CodesFileName(segmentNumber)));
             var header = ReadHeader(codesFile, SegmentHeader.CodesMagic, SegmentHeader.CodesFileRegionCount, segmentNumber, expected);
             header.ValidateRegions(RegionLengths(codesFile.Path, header.Count, c => SegmentHeader.CodesFileRegionLengths(expected, c)),
-                SegmentHeader.CodesFileRegionNames, codesFile.Length, codesFile.Path);
+                SegmentHeader.CodesFileRegionNames, codesFile.Length, codesFile.Path,
+                boundedRegion: expected.Layout == CodeLayout.Pq4FastScan ? SegmentHeader.CodesRegion : -1);
             (long[] starts, int[] counts) = ReadDirectory(codesFile, header.Regions[SegmentHeader.DirectoryRegion], expected, header.Count);
+            long[] codeOffsets = CodeOffsets(codesFile.Path, header.Regions[SegmentHeader.CodesRegion], expected, counts);
 
             Region? vectorsRegion = null;
             if (expected.HasVectors)
@@ -99,7 +106,7 @@ internal sealed unsafe class Segment : IDisposable
             // Only now, with every offset and length validated, is anything mapped.
             codesFile.Map();
             vectorsFile?.Map();
-            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegion, starts, counts);
+            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegion, starts, counts, codeOffsets);
         }
         catch
         {
@@ -119,8 +126,8 @@ internal sealed unsafe class Segment : IDisposable
         file.HeaderChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[SegmentHeader.ChecksumOffset..]);
         if (header.SegmentNumber != number)
             throw new CorruptFileException(file.Path, $"the header says segment {header.SegmentNumber}, expected {number}");
-        if (header.Shape.Layout != CodeLayout.Pq8)
-            throw new CorruptFileException(file.Path, $"code layout {(uint)header.Shape.Layout} is not supported by this build (only 1, pq8)");
+        if (header.Shape.Layout is not (CodeLayout.Pq8 or CodeLayout.Pq4FastScan))
+            throw new CorruptFileException(file.Path, $"code layout {(uint)header.Shape.Layout} is not supported by this build (only 1, pq8, and 2, pq4fs)");
         if (expected.FirstDifference(header.Shape) is { } difference)
             throw new CorruptFileException(file.Path, $"shape mismatch: {difference}");
         if (header.Count < 0)
@@ -150,7 +157,7 @@ internal sealed unsafe class Segment : IDisposable
         var starts = new long[shape.NList];
         var counts = new int[shape.NList];
         long next = 0;
-        int maxPerList = int.MaxValue / shape.CodeSize; // a list's codes are handed out as one span
+        int maxPerList = shape.MaxListEntries; // a list's codes are handed out as one span
         for (int l = 0; l < shape.NList; l++)
         {
             long start = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(l * 16));
@@ -170,6 +177,28 @@ internal sealed unsafe class Segment : IDisposable
         return (starts, counts);
     }
 
+    /// <summary>
+    /// Where each list's codes start in the codes region (nlist + 1 prefix sums), checked to add up to the region's
+    /// recorded length: pq8 lists take code size bytes an entry, pq4fs lists whole blocks. The region itself was
+    /// already checked to lie inside the file.
+    /// </summary>
+    private static long[] CodeOffsets(string path, Region codes, SegmentShape shape, int[] counts)
+    {
+        var offsets = new long[counts.Length + 1];
+        try
+        {
+            for (int l = 0; l < counts.Length; l++)
+                offsets[l + 1] = checked(offsets[l] + shape.ListCodeBytes(counts[l]));
+        }
+        catch (OverflowException)
+        {
+            throw new CorruptFileException(path, "list directory: the lists' codes would exceed 2^63 bytes");
+        }
+        if (offsets[^1] != codes.Length)
+            throw new CorruptFileException(path, $"list directory: the lists' codes take {offsets[^1]} bytes, but the codes region is {codes.Length} bytes long");
+        return offsets;
+    }
+
     /// <summary>Position of the first entry of <paramref name="list"/>.</summary>
     public long ListStart(int list)
     {
@@ -184,11 +213,47 @@ internal sealed unsafe class Segment : IDisposable
         return _listCounts[list];
     }
 
-    /// <summary>The codes of <paramref name="list"/>, back to back, in position order (code size bytes an entry).</summary>
+    /// <summary>
+    /// The codes of <paramref name="list"/>: for pq8 back to back in position order (code size bytes an entry);
+    /// for pq4fs its packed fast-scan blocks, <see cref="FastScan.BytesFor"/>(count, m) bytes, the last block
+    /// zero-padded, which <see cref="FastScan.Scan"/> and <see cref="FastScan.Unpack"/> read.
+    /// </summary>
     public ReadOnlySpan<byte> Codes(int list)
     {
         CheckList(list);
-        return new ReadOnlySpan<byte>(_codes + _listStarts[list] * Shape.CodeSize, _listCounts[list] * Shape.CodeSize);
+        if (Shape.Layout == CodeLayout.Pq8)
+            return new ReadOnlySpan<byte>(_codes + _listStarts[list] * Shape.CodeSize, _listCounts[list] * Shape.CodeSize);
+        // Validated at open: each list's bytes fit an int and all of them end inside the codes region.
+        return new ReadOnlySpan<byte>(_codes + _codeOffsets[list], (int)(_codeOffsets[list + 1] - _codeOffsets[list]));
+    }
+
+    /// <summary>Bytes of <paramref name="list"/>'s codes, the length of <see cref="Codes"/>.</summary>
+    public long CodeBytes(int list)
+    {
+        CheckList(list);
+        return _codeOffsets[list + 1] - _codeOffsets[list];
+    }
+
+    /// <summary>
+    /// Copies the unpacked code (code size bytes, one a sub-quantizer) of the <paramref name="index"/>-th entry
+    /// of <paramref name="list"/> into <paramref name="code"/>, for either layout: what
+    /// <see cref="SegmentWriter.Append"/> takes, e.g. to copy entries into a compacted segment.
+    /// </summary>
+    /// <param name="list">The entry's list.</param>
+    /// <param name="index">The entry's index within the list, 0..<see cref="ListCount"/> − 1 (its position is <see cref="ListStart"/> + index).</param>
+    /// <param name="code">Receives the code; exactly the code size.</param>
+    public void CodeAt(int list, int index, Span<byte> code)
+    {
+        CheckList(list);
+        if ((uint)index >= (uint)_listCounts[list])
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"List {list} has {_listCounts[list]} entries.");
+        int m = Shape.CodeSize;
+        if (code.Length != m)
+            throw new ArgumentException($"The code buffer is {code.Length} bytes, expected {m}.", nameof(code));
+        if (Shape.Layout == CodeLayout.Pq8)
+            new ReadOnlySpan<byte>(_codes + (_listStarts[list] + index) * m, m).CopyTo(code);
+        else
+            FastScan.Unpack(Codes(list), index, m, code);
     }
 
     /// <summary>The ids of <paramref name="list"/>, in position order.</summary>

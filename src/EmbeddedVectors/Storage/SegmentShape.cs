@@ -1,3 +1,5 @@
+using EmbeddedVectors.Kernels;
+
 namespace EmbeddedVectors.Storage;
 
 /// <summary>How the PQ codes of a segment are laid out in its codes region.</summary>
@@ -6,7 +8,11 @@ internal enum CodeLayout : uint
     /// <summary>"pq8": one byte per sub-quantizer, code-size bytes an entry, entries in position order.</summary>
     Pq8 = 1,
 
-    /// <summary>"pq4fs": reserved for 4-bit codes interleaved for fast-scan kernels; format version 1 has no such segments.</summary>
+    /// <summary>
+    /// "pq4fs": 4-bit codes (16 centroids a sub-quantizer) packed in blocks of 32 entries for the fast-scan kernels
+    /// (see <see cref="FastScan"/>); each list's codes are whole blocks, the last one zero-padded. The code size
+    /// is the number of sub-quantizers m: even, 2..256.
+    /// </summary>
     Pq4FastScan = 2,
 }
 
@@ -15,7 +21,11 @@ internal enum CodeLayout : uint
 /// whether it keeps the full vectors. Written into every segment header and compared on open.
 /// </summary>
 /// <param name="NList">Number of inverted lists (IVF cells), at least 1.</param>
-/// <param name="CodeSize">Bytes a PQ code, at least 1.</param>
+/// <param name="CodeSize">
+/// Bytes of an unpacked PQ code, one a sub-quantizer, at least 1: for <see cref="CodeLayout.Pq8"/> also the bytes
+/// a code takes on disk; for <see cref="CodeLayout.Pq4FastScan"/> the number of sub-quantizers m (even, 2..256),
+/// stored packed at half a byte each.
+/// </param>
 /// <param name="Dimension">Floats a vector, at least 1.</param>
 /// <param name="Layout">How codes are stored.</param>
 /// <param name="HasVectors">True when a <c>.evv</c> file with the full vectors goes with the segment.</param>
@@ -29,7 +39,32 @@ internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimens
         if (Dimension < 1) throw new ArgumentOutOfRangeException(paramName, Dimension, "The dimension must be at least 1.");
         if (Layout != CodeLayout.Pq8 && Layout != CodeLayout.Pq4FastScan)
             throw new ArgumentOutOfRangeException(paramName, Layout, "Unknown code layout.");
+        if (Layout == CodeLayout.Pq4FastScan)
+        {
+            try
+            {
+                FastScan.ValidateM(CodeSize);
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentOutOfRangeException(paramName, CodeSize,
+                    "For the pq4fs layout the code size is the number of sub-quantizers m, which must be even and between 2 and 256.");
+            }
+        }
     }
+
+    /// <summary>
+    /// The most entries one list can hold, so that its codes still fit one <see cref="Span{T}"/>: code size
+    /// bytes an entry for pq8, whole blocks of 32 entries for pq4fs. Only for a validated shape.
+    /// </summary>
+    internal int MaxListEntries => Layout == CodeLayout.Pq4FastScan
+        ? int.MaxValue / FastScan.BlockBytes(CodeSize) * FastScan.BlockSize
+        : int.MaxValue / CodeSize;
+
+    /// <summary>Bytes the codes of a list of <paramref name="count"/> entries take in the codes region.</summary>
+    internal long ListCodeBytes(long count) => Layout == CodeLayout.Pq4FastScan
+        ? checked((count + FastScan.BlockSize - 1) / FastScan.BlockSize * FastScan.BlockBytes(CodeSize))
+        : checked(count * CodeSize);
 
     /// <summary>Describes the first field in which <paramref name="actual"/> differs from this shape, or null when equal.</summary>
     internal string? FirstDifference(SegmentShape actual)

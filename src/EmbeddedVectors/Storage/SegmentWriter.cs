@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using EmbeddedVectors.Kernels;
 using Microsoft.Win32.SafeHandles;
 
 namespace EmbeddedVectors.Storage;
@@ -14,6 +15,10 @@ namespace EmbeddedVectors.Storage;
 /// The entry count is known up front, so every region's offset is fixed at <see cref="Create"/> and each region
 /// is written sequentially at its own offset through its own buffer, hashed on the way. Only the ids stay in
 /// memory (8 bytes an entry, 16 while sorting at the end) to build the id index.
+/// <para>For <see cref="CodeLayout.Pq4FastScan"/> entries still arrive as unpacked codes (m bytes, values below
+/// 16); they are packed into the current list's current block of 32, which is written out when it is full, when
+/// the list changes and at <see cref="Complete"/> (zero-padded). Only the codes region's length is then unknown
+/// up front: it is planned at its upper bound and the header records the length actually written.</para>
 /// </remarks>
 internal sealed class SegmentWriter : IDisposable
 {
@@ -35,6 +40,9 @@ internal sealed class SegmentWriter : IDisposable
     private readonly RegionWriter? _vectors;
     private readonly long[] _allIds;
     private readonly long[] _listCounts;
+    private readonly byte[]? _block; // pq4fs: the block being packed, of the list _blockList
+    private int _blockFill;
+    private int _blockList;
     private long _appended;
     private int _currentList;
     private bool _completing;
@@ -57,6 +65,7 @@ internal sealed class SegmentWriter : IDisposable
         _vectorsPlan = SegmentHeader.Plan(SegmentHeader.VectorsFileRegionLengths(shape, shape.HasVectors ? count : 0));
         _allIds = new long[count];
         _listCounts = new long[shape.NList];
+        _block = shape.Layout == CodeLayout.Pq4FastScan ? new byte[FastScan.BlockBytes(shape.CodeSize)] : null;
         _codesTemp = Path.Combine(directory, CodesFileName(number) + FileHeaders.TempSuffix);
         _vectorsTemp = shape.HasVectors ? Path.Combine(directory, VectorsFileName(number) + FileHeaders.TempSuffix) : null;
         try
@@ -82,14 +91,12 @@ internal sealed class SegmentWriter : IDisposable
     /// Starts segment <paramref name="segmentNumber"/> of <paramref name="count"/> entries in
     /// <paramref name="directory"/>, writing to <c>.tmp</c> files until <see cref="Complete"/>.
     /// </summary>
-    /// <exception cref="NotSupportedException">The layout is <see cref="CodeLayout.Pq4FastScan"/>, which is reserved.</exception>
+    /// <exception cref="ArgumentException">A field of <paramref name="shape"/> is out of range, e.g. an odd m for pq4fs.</exception>
     public static SegmentWriter Create(string directory, long segmentNumber, SegmentShape shape, long count)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(segmentNumber);
         shape.Validate(nameof(shape));
-        if (shape.Layout != CodeLayout.Pq8)
-            throw new NotSupportedException($"Code layout {shape.Layout} is reserved; format version {FileHeaders.FormatVersion} writes only {CodeLayout.Pq8}.");
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         // The ids are sorted in one managed array at Complete.
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Array.MaxLength);
@@ -99,7 +106,9 @@ internal sealed class SegmentWriter : IDisposable
 
     /// <summary>Appends one entry to list <paramref name="list"/>; lists must come in non-decreasing order.</summary>
     /// <param name="list">The entry's inverted list.</param>
-    /// <param name="code">Its PQ code, exactly the code size.</param>
+    /// <param name="code">
+    /// Its PQ code, exactly the code size: one byte a sub-quantizer, unpacked also for pq4fs (values below 16).
+    /// </param>
     /// <param name="id">Its id, unique within the segment.</param>
     /// <param name="payloadAddress">Where its payload lives in the payload log.</param>
     /// <param name="vector">Its full vector (dimension floats); ignored, and may be empty, when the shape has no vectors.</param>
@@ -109,9 +118,10 @@ internal sealed class SegmentWriter : IDisposable
         BeginAppend(list, 1);
         if (code.Length != _shape.CodeSize)
             throw new ArgumentException($"The code is {code.Length} bytes, expected {_shape.CodeSize}.", nameof(code));
+        CheckCodeValues(code, nameof(code));
         if (_shape.HasVectors && vector.Length != _shape.Dimension)
             throw new ArgumentException($"The vector has {vector.Length} floats, expected {_shape.Dimension}.", nameof(vector));
-        _codes.Write(code);
+        WriteCodes(list, code, 1);
         _ids.WriteInt64(id);
         _payloads.WriteInt64(payloadAddress);
         _vectors?.Write(MemoryMarshal.AsBytes(vector));
@@ -121,7 +131,7 @@ internal sealed class SegmentWriter : IDisposable
 
     /// <summary>Appends <paramref name="ids"/>.Length entries to list <paramref name="list"/> at once.</summary>
     /// <param name="list">The entries' inverted list.</param>
-    /// <param name="codes">Their codes, back to back (entries × code size bytes).</param>
+    /// <param name="codes">Their codes, back to back (entries × code size bytes), unpacked also for pq4fs.</param>
     /// <param name="ids">Their ids.</param>
     /// <param name="payloadAddresses">Their payload addresses, one an id.</param>
     /// <param name="vectors">Their vectors, back to back (entries × dimension); ignored when the shape has no vectors.</param>
@@ -132,11 +142,12 @@ internal sealed class SegmentWriter : IDisposable
         BeginAppend(list, n);
         if (codes.Length != (long)n * _shape.CodeSize)
             throw new ArgumentException($"{codes.Length} code bytes for {n} entries, expected {(long)n * _shape.CodeSize}.", nameof(codes));
+        CheckCodeValues(codes, nameof(codes));
         if (payloadAddresses.Length != n)
             throw new ArgumentException($"{payloadAddresses.Length} payload addresses for {n} entries.", nameof(payloadAddresses));
         if (_shape.HasVectors && vectors.Length != (long)n * _shape.Dimension)
             throw new ArgumentException($"{vectors.Length} vector floats for {n} entries, expected {(long)n * _shape.Dimension}.", nameof(vectors));
-        _codes.Write(codes);
+        WriteCodes(list, codes, n);
         _ids.Write(MemoryMarshal.AsBytes(ids));
         _payloads.Write(MemoryMarshal.AsBytes(payloadAddresses));
         _vectors?.Write(MemoryMarshal.AsBytes(vectors));
@@ -155,8 +166,47 @@ internal sealed class SegmentWriter : IDisposable
         if (n > _count - _appended)
             throw new InvalidOperationException($"The segment was created for {_count} entries; {_appended} are appended and {n} more do not fit.");
         // Readers hand out a list's codes as one span, which cannot exceed int.MaxValue bytes.
-        if (_listCounts[list] + n > int.MaxValue / _shape.CodeSize)
-            throw new InvalidOperationException($"List {list} would exceed {int.MaxValue / _shape.CodeSize} entries, the most one segment can hold in a list.");
+        if (_listCounts[list] + n > _shape.MaxListEntries)
+            throw new InvalidOperationException($"List {list} would exceed {_shape.MaxListEntries} entries, the most one segment can hold in a list.");
+    }
+
+    /// <summary>pq4fs codes are 4-bit: rejects a byte of 16 or more before anything is written.</summary>
+    private void CheckCodeValues(ReadOnlySpan<byte> codes, string paramName)
+    {
+        if (_block == null) return;
+        int bad = codes.IndexOfAnyInRange((byte)FastScan.Centroids, byte.MaxValue);
+        if (bad >= 0)
+            throw new ArgumentException(
+                $"Code byte {bad % _shape.CodeSize} of entry {bad / _shape.CodeSize} is {codes[bad]}; pq4fs codes are 4-bit, each byte below {FastScan.Centroids}.", paramName);
+    }
+
+    /// <summary>Writes <paramref name="n"/> validated codes of <paramref name="list"/>: as they are for pq8, packed into blocks for pq4fs.</summary>
+    private void WriteCodes(int list, ReadOnlySpan<byte> codes, int n)
+    {
+        if (_block == null)
+        {
+            _codes.Write(codes);
+            return;
+        }
+        if (list != _blockList)
+        {
+            FlushBlock(); // the previous list's last block, zero-padded
+            _blockList = list;
+        }
+        int m = _shape.CodeSize;
+        for (int i = 0; i < n; i++)
+        {
+            FastScan.Pack(codes.Slice(i * m, m), _block, _blockFill, m);
+            if (++_blockFill == FastScan.BlockSize) FlushBlock();
+        }
+    }
+
+    private void FlushBlock()
+    {
+        if (_block == null || _blockFill == 0) return;
+        _codes.Write(_block);
+        Array.Clear(_block);
+        _blockFill = 0;
     }
 
     private void EndAppend(int list, int n)
@@ -182,7 +232,7 @@ internal sealed class SegmentWriter : IDisposable
 
         var codesRegions = (Region[])_codesPlan.Clone();
         codesRegions[SegmentHeader.DirectoryRegion] = WriteDirectory(codesRegions[SegmentHeader.DirectoryRegion]);
-        codesRegions[SegmentHeader.CodesRegion] = _codes.Finish();
+        codesRegions[SegmentHeader.CodesRegion] = FinishCodes();
         codesRegions[SegmentHeader.IdsRegion] = _ids.Finish();
         codesRegions[SegmentHeader.PayloadRegion] = _payloads.Finish();
         codesRegions[SegmentHeader.IdIndexRegion] = WriteIdIndex(codesRegions[SegmentHeader.IdIndexRegion]);
@@ -218,6 +268,22 @@ internal sealed class SegmentWriter : IDisposable
         _completed = true;
         FileHeaders.SyncDirectory(_directory);
         return bytes;
+    }
+
+    /// <summary>
+    /// Ends the codes region. pq4fs planned it at its upper bound; the header records the length written, which
+    /// must be each list's whole blocks back to back. Whatever follows stays where it was planned.
+    /// </summary>
+    private Region FinishCodes()
+    {
+        if (_block == null) return _codes.Finish();
+        FlushBlock();
+        var region = _codes.Finish(exactLength: false);
+        long expected = 0;
+        foreach (long n in _listCounts) expected += _shape.ListCodeBytes(n);
+        if (region.Length != expected)
+            throw new InvalidOperationException($"Internal error: the codes region got {region.Length} bytes, the lists need {expected}.");
+        return region;
     }
 
     private Region WriteDirectory(Region planned)
@@ -315,13 +381,16 @@ internal sealed class SegmentWriter : IDisposable
             _used += sizeof(long);
         }
 
-        /// <summary>Flushes and returns the region with its checksum.</summary>
-        public Region Finish()
+        /// <summary>
+        /// Flushes and returns the region with its checksum and the length written, which must be the planned
+        /// length unless <paramref name="exactLength"/> is false (the plan was an upper bound).
+        /// </summary>
+        public Region Finish(bool exactLength = true)
         {
             Flush();
-            if (_written != region.Length)
+            if (exactLength && _written != region.Length)
                 throw new InvalidOperationException($"Internal error: region at {region.Offset} got {_written} bytes, planned {region.Length}.");
-            return region with { Checksum = _hash.GetCurrentHashAsUInt64() };
+            return region with { Length = _written, Checksum = _hash.GetCurrentHashAsUInt64() };
         }
 
         private void Flush()

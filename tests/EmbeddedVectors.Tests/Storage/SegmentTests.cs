@@ -468,7 +468,9 @@ public sealed class SegmentTests : IDisposable
             Assert.Contains("42", Assert.Throws<InvalidOperationException>(() => writer.Complete()).Message);
         }
         Assert.Empty(Directory.GetFiles(_temp.Path));
-        Assert.Throws<NotSupportedException>(() => SegmentWriter.Create(_temp.Path, 1, shape with { Layout = CodeLayout.Pq4FastScan }, 1));
+        // pq4fs reads the code size as m, which must be even and 2..256.
+        Assert.Throws<ArgumentOutOfRangeException>(() => SegmentWriter.Create(_temp.Path, 1, shape with { Layout = CodeLayout.Pq4FastScan, CodeSize = 3 }, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SegmentWriter.Create(_temp.Path, 1, shape with { Layout = CodeLayout.Pq4FastScan, CodeSize = 258 }, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => SegmentWriter.Create(_temp.Path, 1, shape with { NList = 0 }, 1));
     }
 
@@ -491,6 +493,26 @@ public sealed class SegmentTests : IDisposable
         Write(e, number: 2);
         using var plain = Segment.Open(_temp.Path, 2, e.Shape);
         Assert.Throws<InvalidOperationException>(() => plain.VectorAt(0));
+    }
+
+    [Fact]
+    public void CodeAt_copies_each_pq8_code()
+    {
+        var e = WriteStandard();
+        using var segment = Segment.Open(_temp.Path, 1, Standard);
+        var code = new byte[Standard.CodeSize];
+        for (int l = 0; l < Standard.NList; l++)
+        {
+            Assert.Equal(segment.Codes(l).Length, segment.CodeBytes(l));
+            for (int i = 0; i < segment.ListCount(l); i++)
+            {
+                segment.CodeAt(l, i, code);
+                Assert.True(code.AsSpan().SequenceEqual(e.Codes.AsSpan((int)(segment.ListStart(l) + i) * Standard.CodeSize, Standard.CodeSize)));
+            }
+        }
+        int first = e.Lists[0];
+        Assert.Throws<ArgumentOutOfRangeException>(() => segment.CodeAt(first, segment.ListCount(first), code));
+        Assert.Throws<ArgumentException>(() => segment.CodeAt(first, 0, new byte[Standard.CodeSize + 1]));
     }
 
     [Fact]

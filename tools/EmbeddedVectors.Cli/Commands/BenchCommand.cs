@@ -10,6 +10,8 @@ internal static class BenchCommand
 {
     public static int Run(CommandLine args)
     {
+        // ev bench DIR …: measure an on-disk store instead of building an index in memory.
+        if (args.Positionals.Count > 0) return StoreBenchCommand.Run(args);
         string basePath = args.RequiredString("base");
         string queryPath = args.RequiredString("queries");
         string truthPath = args.RequiredString("gt");

@@ -26,8 +26,8 @@ internal sealed record BenchReport
     public int? M { get; init; }
     public string? Codes { get; init; }
     public required int Queries { get; init; }
-    public double TrainSeconds { get; init; }
-    public double AddSeconds { get; init; }
+    public double? TrainSeconds { get; init; }
+    public double? AddSeconds { get; init; }
     public double? OpenSeconds { get; init; }
     public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     public List<BenchRow> Results { get; init; } = [];

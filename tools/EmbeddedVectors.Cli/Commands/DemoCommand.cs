@@ -1,39 +1,161 @@
 using System.Diagnostics;
-using EmbeddedVectors.Indexes;
-using EmbeddedVectors.Search;
-using EmbeddedVectors.Training;
+using System.Text.Json;
 using Spectre.Console;
 
 namespace EmbeddedVectors.Cli.Commands;
 
-/// <summary><c>ev demo</c>: the main job on the sample shipped in the repository, with recall and speed.</summary>
+/// <summary>
+/// <c>ev demo</c>: the main job on the sample shipped in the repository. Creates an on-disk store, adds the
+/// vectors with their payloads, commits, closes and reopens it, then prints recall and speed at a few settings,
+/// the nearest packages to the first query, and the store's size on disk.
+/// </summary>
 internal static class DemoCommand
 {
+    private const int NList = 64;
+    private const int M = 48;
+
     public static int Run(CommandLine args)
     {
-        string directory = args.String("data") ?? SampleData.Locate();
+        string data = args.String("data") ?? SampleData.Locate();
+        string? keep = args.String("keep");
         args.RejectUnknown(maxPositionals: 0);
-        var (baseVectors, n, dim) = BenchHarness.LoadVectors(Path.Combine(directory, "base.fvecs"), "Base");
-        var (queries, queryCount, _) = BenchHarness.LoadVectors(Path.Combine(directory, "query.fvecs"), "Query");
-        var (truth, width) = BenchHarness.LoadGroundTruth(Path.Combine(directory, "groundtruth.ivecs"), queryCount, 10);
-        AnsiConsole.MarkupLine($"Sample: {n} vectors of {dim} dimensions, {queryCount} queries ({Markup.Escape(directory)})");
 
-        var clock = Stopwatch.StartNew();
-        var index = new IvfPqIndex(dim, Metric.L2, new IvfPqOptions { NList = 64, M = 48, KMeans = new KMeansOptions() });
-        index.Train(baseVectors);
-        index.Add(baseVectors);
-        AnsiConsole.MarkupLine($"Built IVFPQ (nlist 64, m 48) in {clock.Elapsed.TotalSeconds:F2} s");
+        var (baseVectors, n, dim) = BenchHarness.LoadVectors(Path.Combine(data, "base.fvecs"), "Base");
+        var (queries, queryCount, queryDim) = BenchHarness.LoadVectors(Path.Combine(data, "query.fvecs"), "Query");
+        if (queryDim != dim) throw new UserErrorException($"The sample's queries are {queryDim}-dimensional but its base vectors {dim}-dimensional.");
+        var (truth, width) = BenchHarness.LoadGroundTruth(Path.Combine(data, "groundtruth.ivecs"), queryCount, 10);
+        var payloads = ReadPayloads(Path.Combine(data, "payloads.jsonl"), n);
+        AnsiConsole.MarkupLine($"Sample: {n:N0} vectors of {dim} dimensions with JSON payloads, {queryCount} queries ([grey]{Markup.Escape(data)}[/])");
 
-        var table = new Table().AddColumns("nprobe", "rerank", "recall@1", "recall@10", "QPS (1 at a time)");
-        foreach (var (nprobe, rerank) in new[] { (4, 0), (8, 0), (8, 50), (16, 100) })
+        if (keep != null && (File.Exists(keep) || (Directory.Exists(keep) && Directory.EnumerateFileSystemEntries(keep).Any())))
+            throw new UserErrorException($"--keep {keep}: give a new or empty directory for the demo's store.");
+        string directory = keep ?? Path.Combine(Path.GetTempPath(), "ev-demo-" + Guid.NewGuid().ToString("N")[..12]);
+        try
         {
-            var parameters = new SearchParameters { NProbe = nprobe, Rerank = rerank };
-            var row = BenchHarness.Measure(nprobe, rerank, queries, queryCount, dim, 10, truth, width,
-                (query, ids, distances) => index.Search(query, ids, distances, parameters),
-                (all, k) => index.SearchBatch(all, k, parameters, 1).Ids);
-            table.AddRow($"{nprobe}", $"{rerank}", $"{row.RecallAt1:F3}", $"{row.RecallAt10:F3}", $"{row.Qps:F0}");
+            Build(directory, baseVectors, n, dim, payloads);
+            Explore(directory, queries, queryCount, dim, truth, width);
+        }
+        finally
+        {
+            if (keep == null) TryDeleteDirectory(directory);
+        }
+        AnsiConsole.MarkupLine(keep == null
+            ? "The temporary store was deleted. Keep one with [bold]ev demo --keep DIR[/], then try [bold]ev info DIR[/] and [bold]ev search DIR --queries FILE[/]."
+            : $"The store is kept in {Markup.Escape(Path.GetFullPath(keep))}: try [bold]ev info[/], [bold]ev search[/] or [bold]ev get[/] on it.");
+        return 0;
+    }
+
+    private static void Build(string directory, float[] baseVectors, int n, int dim, byte[][] payloads)
+    {
+        var clock = Stopwatch.StartNew();
+        using (var store = EmbeddedVectorStore.Create(directory, new EmbeddedVectorStoreOptions { Dimension = dim, Metric = Metric.L2, NList = NList, M = M }))
+        {
+            store.Train(baseVectors);
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var ids = new long[n];
+            for (int i = 0; i < n; i++) ids[i] = i;
+            store.AddRange(ids, baseVectors, payloads);
+            store.Commit();
+            double addSeconds = clock.Elapsed.TotalSeconds;
+            AnsiConsole.MarkupLine($"Created a store in [grey]{Markup.Escape(directory)}[/] (IVFPQ, nlist {NList}, m {M}, full vectors kept for re-ranking)");
+            AnsiConsole.MarkupLine($"  trained on the {n:N0} vectors in {trainSeconds:F2} s; added them with their payloads and committed in {addSeconds:F2} s");
+            clock.Restart();
+        }
+        AnsiConsole.MarkupLine($"  closed (write buffer sealed into a segment) in {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    private static void Explore(string directory, float[] queries, int queryCount, int dim, int[] truth, int width)
+    {
+        var clock = Stopwatch.StartNew();
+        using var store = EmbeddedVectorStore.Open(directory, new EmbeddedVectorStoreOptions { ReadOnly = true });
+        double openMs = clock.Elapsed.TotalMilliseconds;
+        var info = store.GetInfo();
+        AnsiConsole.MarkupLine($"Reopened in {openMs:F1} ms: {info.Count:N0} entries in {info.Segments} segment{(info.Segments == 1 ? "" : "s")}");
+
+        AnsiConsole.MarkupLine($"Searching the {queryCount} queries, k = 10, one at a time on one thread:");
+        var table = new Table().AddColumns("nprobe", "rerank", "recall@1", "recall@10", "QPS");
+        foreach (int rerank in new[] { 0, 50, 100 })
+        {
+            foreach (int nprobe in new[] { 4, 8, 16 })
+            {
+                var options = new StoreSearchOptions { NProbe = nprobe, Rerank = rerank };
+                var row = BenchHarness.Measure(nprobe, rerank, queries, queryCount, dim, 10, truth, width,
+                    (query, ids, distances) => store.Search(query, ids, distances, options),
+                    (all, k) => store.SearchBatch(all, k, options, 1).Ids);
+                table.AddRow($"{nprobe}", $"{rerank}", $"{row.RecallAt1:F3}", $"{row.RecallAt10:F3}", $"{row.Qps:N0}");
+            }
         }
         AnsiConsole.Write(table);
-        return 0;
+
+        var hits = store.Search(queries.AsSpan(0, dim), 3, new StoreSearchOptions { NProbe = 16, Rerank = 100 });
+        AnsiConsole.MarkupLine("Nearest packages to the first query (nprobe 16, rerank 100), from their payloads:");
+        for (int i = 0; i < hits.Count; i++)
+        {
+            var (package, text) = Describe(hits[i].Payload);
+            AnsiConsole.MarkupLine($"  {i + 1}. [bold]{Markup.Escape(package)}[/] (id {hits[i].Id}, distance {hits[i].Distance:F3}) [grey]{Markup.Escape(text)}[/]");
+        }
+        var (segments, log, rest) = SizeByPart(directory);
+        AnsiConsole.MarkupLine($"Size on disk: {Markup.Escape(StoreSupport.Bytes(info.BytesOnDisk))}, {info.BytesOnDisk / (double)Math.Max(1, info.Count):N0} bytes a vector:");
+        AnsiConsole.MarkupLine($"  segments {Mib(segments)} ({M}-byte codes, ids and {4 * dim}-byte vectors for re-ranking), "
+            + $"log {Mib(log)} (payloads, with each vector's write-ahead copy), quantizers and manifest {Mib(rest)}");
+    }
+
+    private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):F1} MiB";
+
+    /// <summary>Bytes in segment files (seg-*), in the log directory, and in everything else.</summary>
+    private static (long Segments, long Log, long Other) SizeByPart(string directory)
+    {
+        long segments = 0, log = 0, rest = 0;
+        var root = new DirectoryInfo(directory);
+        foreach (var file in root.EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(root.FullName, file.FullName);
+            if (relative.StartsWith("seg-", StringComparison.Ordinal)) segments += file.Length;
+            else if (relative.StartsWith("log" + Path.DirectorySeparatorChar, StringComparison.Ordinal)) log += file.Length;
+            else rest += file.Length;
+        }
+        return (segments, log, rest);
+    }
+
+    private static (string Package, string Text) Describe(byte[]? payload)
+    {
+        if (payload == null) return ("(deleted)", "");
+        try
+        {
+            using var document = JsonDocument.Parse(payload);
+            var root = document.RootElement;
+            string package = root.TryGetProperty("package", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "?";
+            string text = root.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+            int colon = text.IndexOf(": ", StringComparison.Ordinal);
+            if (colon >= 0 && text.StartsWith(package, StringComparison.Ordinal)) text = text[(colon + 2)..];
+            return (package, text.Length <= 70 ? text : text[..69] + "…");
+        }
+        catch (JsonException)
+        {
+            return ("?", StoreSupport.PayloadPreview(payload, 70));
+        }
+    }
+
+    private static byte[][] ReadPayloads(string path, int count)
+    {
+        if (!File.Exists(path)) throw new UserErrorException($"Payload file not found: {path}");
+        var payloads = new byte[count][];
+        using var reader = new LineReader(path);
+        for (int i = 0; i < count; i++)
+            payloads[i] = reader.ReadLine() ?? throw new UserErrorException($"{path} has {i} lines, fewer than the {count} base vectors.");
+        return payloads;
+    }
+
+    private static void TryDeleteDirectory(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"ev: could not delete the demo's temporary store {directory}: {e.Message}");
+        }
     }
 }

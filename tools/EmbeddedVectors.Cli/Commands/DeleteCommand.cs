@@ -1,0 +1,31 @@
+namespace EmbeddedVectors.Cli.Commands;
+
+/// <summary><c>ev delete DIR ID...</c>: deletes entries, commits, and reports how many existed.</summary>
+internal static class DeleteCommand
+{
+    public static int Run(CommandLine args)
+    {
+        string directory = args.Positional(0, "the store directory (ev delete DIR ID...)");
+        args.RejectUnknown(maxPositionals: int.MaxValue);
+        var ids = args.Positionals.Skip(1).Select(StoreSupport.ParseId).ToList();
+        if (ids.Count == 0) throw new UserErrorException("Missing the ids to delete (ev delete DIR ID...).");
+        using var store = StoreSupport.Open(directory, readOnly: false);
+        var missing = new List<long>();
+        int deleted = 0;
+        foreach (long id in ids)
+        {
+            if (store.Delete(id)) deleted++;
+            else missing.Add(id);
+        }
+        store.Commit();
+        Console.Out.WriteLine($"deleted {deleted} of {ids.Count} id{(ids.Count == 1 ? "" : "s")}; committed");
+        if (missing.Count > 0)
+        {
+            const int Listed = 20;
+            string list = string.Join(", ", missing.Take(Listed)) + (missing.Count > Listed ? $", … ({missing.Count - Listed} more)" : "");
+            Console.Out.WriteLine($"no entry with id {list}");
+        }
+        Console.Out.WriteLine($"The store holds {store.Count:N0} entries.");
+        return 0;
+    }
+}

@@ -1,0 +1,55 @@
+using Spectre.Console;
+
+namespace EmbeddedVectors.Cli.Commands;
+
+/// <summary><c>ev info DIR [--json]</c>: the counts, sizes and parameters of a store (opened read-only).</summary>
+internal static class InfoCommand
+{
+    public static int Run(CommandLine args)
+    {
+        string directory = args.Positional(0, "the store directory (ev info DIR)");
+        bool json = args.Flag("json");
+        args.RejectUnknown(maxPositionals: 1);
+        using var store = StoreSupport.Open(directory, readOnly: true);
+        var info = store.GetInfo();
+        int threshold = StoreSupport.TrainingThreshold(store.StorePath) ?? StoreSupport.DefaultTrainingThreshold(info.NList);
+        if (json)
+        {
+            StoreSupport.PrintJson(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("path", store.StorePath);
+                w.WriteNumber("count", info.Count);
+                w.WriteNumber("dim", info.Dimension);
+                w.WriteString("metric", info.Metric.ToShortName());
+                w.WriteNumber("nlist", info.NList);
+                w.WriteNumber("m", info.M);
+                w.WriteString("codes", info.Codes);
+                w.WriteBoolean("store_vectors", info.StoreVectors);
+                w.WriteBoolean("trained", info.Trained);
+                w.WriteNumber("training_threshold", threshold);
+                w.WriteNumber("segments", info.Segments);
+                w.WriteNumber("sealed", info.SealedEntries);
+                w.WriteNumber("deleted", info.DeletedEntries);
+                w.WriteNumber("buffered", info.BufferedEntries);
+                w.WriteNumber("bytes_on_disk", info.BytesOnDisk);
+                w.WriteEndObject();
+            }, indented: true);
+            return 0;
+        }
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string name, string value) => grid.AddRow(new Text(name), new Text(value));
+        Row("store", store.StorePath);
+        Row("entries", $"{info.Count:N0}");
+        Row("vectors", $"{info.Dimension}-dimensional, metric {info.Metric.ToShortName()}");
+        Row("index", $"IVFPQ, nlist {info.NList}, m {info.M} ({info.Codes})");
+        Row("re-rank vectors", info.StoreVectors ? "kept" : "not kept");
+        Row("trained", info.Trained ? "yes" : $"no (searches are exact; it trains at {threshold:N0} entries)");
+        Row("segments", $"{info.Segments} ({info.SealedEntries:N0} sealed entries)");
+        Row("deleted", $"{info.DeletedEntries:N0} (reclaimed by 'ev compact')");
+        Row("buffered", $"{info.BufferedEntries:N0} (in the log, not yet sealed)");
+        Row("on disk", StoreSupport.Bytes(info.BytesOnDisk));
+        AnsiConsole.Write(grid);
+        return 0;
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using EmbeddedVectors.IO;
+using EmbeddedVectors.Search;
+using Spectre.Console;
+
+namespace EmbeddedVectors.Cli.Commands;
+
+/// <summary>
+/// <c>ev search DIR --queries FILE</c>: searches a store for every query (streamed in batches, each searched with
+/// <c>SearchBatch</c>) and writes the ids to an .ivecs, prints them as JSON, or shows the first ones in a table.
+/// </summary>
+internal static class SearchCommand
+{
+    private const int QueriesPerBatch = 4096;
+    private const int TableQueries = 3;
+    private const int TableHits = 5;
+
+    public static int Run(CommandLine args)
+    {
+        string directory = args.Positional(0, "the store directory (ev search DIR --queries FILE)");
+        string queriesPath = args.RequiredString("queries");
+        int k = args.Int("k", 10, min: 1);
+        int nprobe = args.Int("nprobe", 16, min: 1);
+        int rerank = args.Int("rerank", 0, min: 0);
+        string? outPath = args.String("out");
+        bool json = args.Flag("json");
+        int threads = args.Int("threads", 0, min: 0);
+        args.RejectUnknown(maxPositionals: 1);
+
+        bool wide = false;
+        if (outPath != null)
+        {
+            string extension = Path.GetExtension(outPath);
+            if (extension.Equals(".npy", StringComparison.OrdinalIgnoreCase)) wide = true;
+            else if (!extension.Equals(".ivecs", StringComparison.OrdinalIgnoreCase))
+                throw new UserErrorException($"--out {outPath}: write the ids to an .ivecs file (or an .npy for 64-bit ids).");
+        }
+
+        using var queries = StoreSupport.OpenVectors(queriesPath, "Query file");
+        var clock = Stopwatch.StartNew();
+        using var store = StoreSupport.Open(directory, readOnly: true);
+        double openSeconds = clock.Elapsed.TotalSeconds;
+        if (queries.Dimension != store.Dimension)
+            throw new UserErrorException($"{queriesPath} holds {queries.Dimension}-dimensional queries but the store at {directory} is {store.Dimension}-dimensional.");
+        var info = store.GetInfo();
+        if (rerank > 0 && !info.StoreVectors)
+            throw new UserErrorException($"--rerank needs the full vectors, but the store at {directory} was created with --no-vectors. Use --rerank 0.");
+
+        var options = new StoreSearchOptions { NProbe = nprobe, Rerank = rerank };
+        int dim = queries.Dimension;
+        long total = queries.Count;
+        var buffer = new float[(int)Math.Min(QueriesPerBatch, Math.Max(1, total)) * dim];
+        var shown = new List<(long Query, long Id, float Distance)>();
+        double searchSeconds = 0;
+        VectorFileWriter? writer = null;
+        bool completed = false;
+        try
+        {
+            if (outPath != null) writer = VectorFileWriter.Create(outPath, k, wide ? VectorElementType.Int64 : VectorElementType.Int32);
+            long first = 0;
+            while (first < total)
+            {
+                int n = queries.ReadFloats(buffer);
+                if (n == 0) throw new UserErrorException($"{queriesPath} ended after {first:N0} of {total:N0} rows (was it truncated while being read?).");
+                clock.Restart();
+                BatchSearchResult result = store.SearchBatch(buffer.AsSpan(0, n * dim), k, options, threads);
+                searchSeconds += clock.Elapsed.TotalSeconds;
+                if (writer != null) WriteIds(writer, result, wide, first, outPath!);
+                if (json) PrintJson(store, result);
+                for (int q = 0; q < n && first + q < TableQueries; q++)
+                    for (int i = 0; i < Math.Min(k, TableHits) && result.Ids[q * k + i] >= 0; i++)
+                        shown.Add((first + q, result.Ids[q * k + i], result.Distances[q * k + i]));
+                first += n;
+            }
+            completed = true;
+        }
+        finally
+        {
+            writer?.Dispose();
+            if (!completed && outPath != null) TryDelete(outPath);
+        }
+
+        if (json) return 0;
+        if (total > 0 && shown.Count > 0)
+        {
+            var table = new Table().AddColumns("query", "rank", "id", "distance", "payload");
+            long lastQuery = -1;
+            int rank = 0;
+            foreach (var (query, id, distance) in shown)
+            {
+                rank = query == lastQuery ? rank + 1 : 1;
+                table.AddRow(query == lastQuery ? "" : $"{query}", $"{rank}", $"{id}", $"{distance:G5}",
+                    Markup.Escape(StoreSupport.PayloadPreview(store.Get(id)?.Payload)));
+                lastQuery = query;
+            }
+            AnsiConsole.Write(table);
+        }
+        string settings = $"k {k}, nprobe {nprobe}, rerank {rerank}, threads {(threads == 0 ? "all cores" : threads.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+        Console.Out.WriteLine($"Searched {total:N0} queries in {searchSeconds:F3} s: {(total == 0 ? 0 : total / Math.Max(searchSeconds, 1e-9)):N0} queries/s ({settings}; store opened in {openSeconds * 1000:F1} ms, {info.Count:N0} entries).");
+        if (outPath != null) Console.Out.WriteLine($"Wrote the ids of each query's {k} hits, nearest first, to {outPath} (-1 where fewer were found).");
+        return 0;
+    }
+
+    private static void WriteIds(VectorFileWriter writer, BatchSearchResult result, bool wide, long firstQuery, string path)
+    {
+        if (wide)
+        {
+            writer.WriteInt64(result.Ids);
+            return;
+        }
+        var narrow = new int[result.Ids.Length];
+        for (int i = 0; i < narrow.Length; i++)
+        {
+            long id = result.Ids[i];
+            if (id is < int.MinValue or > int.MaxValue)
+                throw new UserErrorException($"Query {firstQuery + i / result.K} found id {id}, which does not fit the 32-bit ids of {path}. Use --json, or --out with an .npy file (64-bit ids).");
+            narrow[i] = (int)id;
+        }
+        writer.WriteInt32(narrow);
+    }
+
+    private static void PrintJson(EmbeddedVectorStore store, BatchSearchResult result)
+    {
+        int k = result.K;
+        for (int q = 0; q < result.QueryCount; q++)
+        {
+            StoreSupport.PrintJson(w =>
+            {
+                w.WriteStartArray();
+                for (int i = 0; i < k; i++)
+                {
+                    long id = result.Ids[q * k + i];
+                    if (id < 0) break;
+                    w.WriteStartObject();
+                    w.WriteNumber("id", id);
+                    w.WriteNumber("distance", result.Distances[q * k + i]);
+                    w.WritePropertyName("payload");
+                    StoreSupport.WritePayload(w, store.Get(id)?.Payload);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

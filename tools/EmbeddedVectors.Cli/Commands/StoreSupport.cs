@@ -1,0 +1,146 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using EmbeddedVectors.IO;
+
+namespace EmbeddedVectors.Cli.Commands;
+
+/// <summary>What the store commands share: opening a store with clear errors, ids, sizes and JSON payloads.</summary>
+internal static class StoreSupport
+{
+    /// <summary>The file that makes a directory a store (its presence is all the CLI relies on).</summary>
+    public const string ManifestFileName = "MANIFEST";
+
+    // The MANIFEST header: magic (8) · version (4) · body length (4) · checksum (8), then a JSON body.
+    private const int ManifestHeaderBytes = 24;
+
+    public static readonly JsonWriterOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    public static readonly JsonWriterOptions IndentedJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
+
+    /// <summary>Opens the store in <paramref name="directory"/>; a missing directory or a non-store is a user error.</summary>
+    public static EmbeddedVectorStore Open(string directory, bool readOnly)
+    {
+        RequireStore(directory);
+        var options = new EmbeddedVectorStoreOptions { ReadOnly = readOnly };
+        // Writers seal segments at the size chosen at creation (the store itself takes it per open).
+        if (!readOnly && SealThreshold(directory) is int sealThreshold) options = options with { SealThreshold = sealThreshold };
+        return EmbeddedVectorStore.Open(directory, options);
+    }
+
+    public static void RequireStore(string directory)
+    {
+        if (File.Exists(directory))
+            throw new UserErrorException($"{directory} is a file; a store is a directory (made with 'ev create').");
+        if (!Directory.Exists(directory))
+            throw new UserErrorException($"No store at {directory}: the directory does not exist. Create one with 'ev create {directory} --dim D'.");
+        if (!IsStore(directory))
+            throw new UserErrorException($"{directory} is not an EmbeddedVectors store (it has no {ManifestFileName}). Create one with 'ev create DIR --dim D'.");
+    }
+
+    public static bool IsStore(string directory) => File.Exists(Path.Combine(directory, ManifestFileName));
+
+    /// <summary>
+    /// The number of entries after which the store trains itself, as recorded in its manifest; null when it cannot
+    /// be read (the caller then falls back on the default rule, max(256, 32 × nlist)).
+    /// </summary>
+    public static int? TrainingThreshold(string directory) => ManifestInt(directory, "training_threshold");
+
+    /// <summary>The write-buffer size given to <c>ev create --seal-threshold</c>, recorded in the manifest (null when unreadable).</summary>
+    public static int? SealThreshold(string directory) => ManifestInt(directory, "seal_threshold");
+
+    /// <summary>
+    /// A positive integer field of the manifest's JSON body. The store applies its seal threshold per open, so the
+    /// CLI reads the one chosen at creation from here; a manifest it cannot read yields null, never an error.
+    /// </summary>
+    private static int? ManifestInt(string directory, string name)
+    {
+        try
+        {
+            byte[] file = File.ReadAllBytes(Path.Combine(directory, ManifestFileName));
+            if (file.Length <= ManifestHeaderBytes) return null;
+            int length = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
+            if (length <= 0 || length > file.Length - ManifestHeaderBytes) return null;
+            using var document = JsonDocument.Parse(file.AsMemory(ManifestHeaderBytes, length));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty(name, out var value) && value.TryGetInt32(out int number) && number > 0
+                ? number
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static int DefaultTrainingThreshold(int nlist) => Math.Max(256, 32 * nlist);
+
+    public static Metric ParseMetric(string? text)
+    {
+        if (text == null) return Metric.L2;
+        try { return MetricNames.Parse(text); }
+        catch (ArgumentException) { throw new UserErrorException($"Unknown metric '{text}'. Use l2, ip or cosine."); }
+    }
+
+    public static long ParseId(string text)
+        => long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long id)
+            ? id
+            : throw new UserErrorException($"'{text}' is not an id: ids are whole numbers.");
+
+    /// <summary>Opens a vector file for reading, with a user error (not a stack trace) when it is missing.</summary>
+    public static VectorFileReader OpenVectors(string path, string what)
+    {
+        if (Directory.Exists(path)) throw new UserErrorException($"{what} {path} is a directory, not a vector file.");
+        if (!File.Exists(path)) throw new UserErrorException($"{what} not found: {path}");
+        return VectorFileReader.Open(path);
+    }
+
+    public static string Bytes(long bytes)
+    {
+        string[] units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? $"{bytes:N0} bytes" : $"{value:F1} {units[unit]} ({bytes:N0} bytes)";
+    }
+
+    /// <summary>Writes a payload as the JSON it holds, as a string when it is not JSON, or null when it is empty or gone.</summary>
+    public static void WritePayload(Utf8JsonWriter writer, byte[]? payload)
+    {
+        if (payload == null || payload.Length == 0)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+        JsonDocument? document = null;
+        try { document = JsonDocument.Parse(payload); }
+        catch (JsonException) { }
+        if (document == null)
+        {
+            writer.WriteStringValue(Encoding.UTF8.GetString(payload));
+            return;
+        }
+        using (document) document.WriteTo(writer);
+    }
+
+    /// <summary>A short one-line view of a payload for tables.</summary>
+    public static string PayloadPreview(byte[]? payload, int maxChars = 60)
+    {
+        if (payload == null) return "(deleted)";
+        string text = Encoding.UTF8.GetString(payload).ReplaceLineEndings(" ");
+        return text.Length <= maxChars ? text : text[..(maxChars - 1)] + "…";
+    }
+
+    /// <summary>Writes JSON built by <paramref name="build"/> to standard output, followed by a newline.</summary>
+    public static void PrintJson(Action<Utf8JsonWriter> build, bool indented = false)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, indented ? IndentedJson : CompactJson)) build(writer);
+        Console.Out.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+    }
+}
