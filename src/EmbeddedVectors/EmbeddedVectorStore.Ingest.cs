@@ -50,7 +50,7 @@ public sealed partial class EmbeddedVectorStore
                 }
                 ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count));
                 if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
-                if (_quantizer != null && _buffer.Count >= _options.SealThreshold) SealLocked();
+                if (_quantizer != null && _buffer.Count >= SealThreshold) SealLocked();
             }
         }
     }

@@ -143,6 +143,8 @@ public sealed partial class EmbeddedVectorStore
                 BytesOnDisk = DirectorySize(StorePath),
                 StoreVectors = _manifest.StoreVectors,
                 Codes = FastScanCodes ? "pq4fs" : "pq8",
+                TrainingThreshold = _manifest.TrainingThreshold,
+                SealThreshold = SealThreshold,
             };
         }
         finally { _state.ExitReadLock(); }

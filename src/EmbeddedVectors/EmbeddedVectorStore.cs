@@ -122,7 +122,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 CodeLayout = options.Codes == VectorCodes.Pq4FastScan ? CodeLayout.Pq4FastScan : CodeLayout.Pq8,
                 StoreVectors = options.StoreVectors,
                 TrainingThreshold = options.EffectiveTrainingThreshold,
-                SealThreshold = options.SealThreshold,
+                SealThreshold = options.EffectiveSealThreshold,
             }.Write(directory);
         }
         catch
@@ -198,6 +198,9 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     }
 
     private bool FastScanCodes => _manifest.CodeLayout == CodeLayout.Pq4FastScan;
+
+    /// <summary>This open's seal threshold: the option when given, else the one recorded at creation.</summary>
+    private int SealThreshold => _options.SealThreshold > 0 ? _options.SealThreshold : _manifest.SealThreshold;
 
     private WriteBuffer NewBuffer()
         => _quantizer == null

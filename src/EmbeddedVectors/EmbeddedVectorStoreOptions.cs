@@ -37,8 +37,15 @@ public sealed record EmbeddedVectorStoreOptions
     /// <summary>Keep full-precision vectors for exact re-ranking (default true; costs 4 × dimension bytes a vector).</summary>
     public bool StoreVectors { get; init; } = true;
 
-    /// <summary>Entries held in the in-memory write buffer before it is sealed into a segment file (default 65,536).</summary>
-    public int SealThreshold { get; init; } = 65_536;
+    /// <summary>
+    /// Entries held in the in-memory write buffer before it is sealed into a segment file. 0 (default) means the
+    /// value recorded when the store was created, or 65,536 for a new store.
+    /// </summary>
+    public int SealThreshold { get; init; }
+
+    internal const int DefaultSealThreshold = 65_536;
+
+    internal int EffectiveSealThreshold => SealThreshold > 0 ? SealThreshold : DefaultSealThreshold;
 
     /// <summary>Open without the write lock: other processes may read the same store while one writes. Default false.</summary>
     public bool ReadOnly { get; init; }
@@ -78,7 +85,7 @@ public sealed record EmbeddedVectorStoreOptions
 
     internal void ValidateForOpen()
     {
-        if (SealThreshold < 1) throw new ArgumentOutOfRangeException(nameof(SealThreshold), SealThreshold, "Must be at least 1.");
+        if (SealThreshold < 0) throw new ArgumentOutOfRangeException(nameof(SealThreshold), SealThreshold, "Must be positive, or 0 for the store's recorded value.");
     }
 
 }
@@ -181,6 +188,10 @@ public sealed record StoreInfo
     public long BytesOnDisk { get; init; }
     /// <summary>Whether full vectors are kept for re-ranking.</summary>
     public bool StoreVectors { get; init; }
+    /// <summary>Live entries at which an untrained store trains itself.</summary>
+    public int TrainingThreshold { get; init; }
+    /// <summary>Write-buffer entries at which the buffer is sealed into a segment.</summary>
+    public int SealThreshold { get; init; }
     /// <summary>Code layout of the segments: <c>pq8</c> or <c>pq4fs</c>.</summary>
     public string Codes { get; init; } = "pq8";
 }

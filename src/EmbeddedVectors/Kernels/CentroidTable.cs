@@ -198,14 +198,15 @@ internal sealed class CentroidTable
     {
         if (point.Length != Dimension) throw new ArgumentException("The point's length differs from the centroids' dimension.", nameof(point));
         if (distances.Length < Count) throw new ArgumentException("The output span is too short.", nameof(distances));
-        Span<float> scores = stackalloc float[BlockWidth];
         float pointTerm = Metric == Metric.InnerProduct ? 0f : VectorKernels.SquaredNorm(point);
-        for (int b = 0; b < BlockCount; b++)
+        int fullBlocks = Count / BlockWidth;
+        for (int b = 0; b < fullBlocks; b++) ScoreBlock1(point, b, distances.Slice(b * BlockWidth, BlockWidth), pointTerm);
+        if (fullBlocks < BlockCount)
         {
-            ScoreBlock1(point, b, scores);
-            int start = b * BlockWidth;
-            int take = Math.Min(BlockWidth, Count - start);
-            for (int i = 0; i < take; i++) distances[start + i] = scores[i] + pointTerm;
+            // The last block is padded: score it aside and copy the real centroids.
+            Span<float> scores = stackalloc float[BlockWidth];
+            ScoreBlock1(point, fullBlocks, scores, pointTerm);
+            scores[..(Count - fullBlocks * BlockWidth)].CopyTo(distances[(fullBlocks * BlockWidth)..]);
         }
     }
 
@@ -213,7 +214,7 @@ internal sealed class CentroidTable
         => Metric == Metric.InnerProduct ? score : MathF.Max(0f, score + VectorKernels.SquaredNorm(point));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreBlock1(ReadOnlySpan<float> point, int block, Span<float> scores)
+    private void ScoreBlock1(ReadOnlySpan<float> point, int block, Span<float> scores, float pointTerm = 0f)
     {
         int dim = Dimension;
         ref float c = ref MemoryMarshal.GetArrayDataReference(_blocked);
@@ -230,9 +231,10 @@ internal sealed class CentroidTable
             a3 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref row, 48), a3);
         }
         ref float bias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bias), block * BlockWidth);
+        var term = Vector512.Create(pointTerm);
         Store4(ref MemoryMarshal.GetReference(scores), 0, a0, a1, a2, a3,
-            Vector512.LoadUnsafe(ref bias), Vector512.LoadUnsafe(ref bias, 16),
-            Vector512.LoadUnsafe(ref bias, 32), Vector512.LoadUnsafe(ref bias, 48), Vector512.Create(_scale));
+            Vector512.LoadUnsafe(ref bias) + term, Vector512.LoadUnsafe(ref bias, 16) + term,
+            Vector512.LoadUnsafe(ref bias, 32) + term, Vector512.LoadUnsafe(ref bias, 48) + term, Vector512.Create(_scale));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

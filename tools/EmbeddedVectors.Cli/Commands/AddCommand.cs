@@ -104,7 +104,7 @@ internal static class AddCommand
         var after = store.GetInfo();
         Console.Out.WriteLine($"Added {rows:N0} vectors in {addSeconds:F2} s ({rows / Math.Max(addSeconds, 1e-9):N0} vectors/s), sealed in {flushSeconds:F2} s.");
         Console.Out.WriteLine($"The store holds {after.Count:N0} entries in {after.Segments} segment{(after.Segments == 1 ? "" : "s")}, {StoreSupport.Bytes(after.BytesOnDisk)} on disk"
-            + (after.Trained ? "." : $"; it is not trained yet (searches are exact until it has {StoreSupport.TrainingThreshold(store.StorePath) ?? StoreSupport.DefaultTrainingThreshold(after.NList):N0} entries)."));
+            + (after.Trained ? "." : $"; it is not trained yet (searches are exact until it has {after.TrainingThreshold:N0} entries)."));
         if (payloads != null && payloads.ReadLine() != null)
             Console.Error.WriteLine($"ev: note: {payloadsPath} has more lines than the {rows:N0} vectors; the extra lines were ignored.");
         return 0;
@@ -155,7 +155,7 @@ internal static class AddCommand
     private static void TrainIfNeeded(EmbeddedVectorStore store, StoreInfo info, VectorFileReader vectors, long trainSize, bool interactive)
     {
         long rows = vectors.Count;
-        int threshold = StoreSupport.TrainingThreshold(store.StorePath) ?? StoreSupport.DefaultTrainingThreshold(info.NList);
+        int threshold = info.TrainingThreshold;
         int minimum = Math.Max(256, info.NList);
         // Too few rows for a sample of their own: the store trains itself on its buffer when it reaches the threshold.
         if (info.Count + rows < threshold || rows < minimum) return;

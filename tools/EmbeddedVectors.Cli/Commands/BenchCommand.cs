@@ -28,7 +28,8 @@ internal static class BenchCommand
         var metric = MetricNames.Parse(args.String("metric") ?? "l2");
         string? jsonPath = args.String("json");
         args.RejectUnknown(maxPositionals: 0);
-        if (codes != "pq8") throw new UserErrorException($"--codes {codes} is not available yet; use pq8.");
+        bool fastScan = StoreSupport.ParseCodes(codes) == VectorCodes.Pq4FastScan;
+        if (fastScan && kind != "ivfpq") throw new UserErrorException("--codes pq4fs goes with --index ivfpq.");
 
         var (baseVectors, n, dim) = BenchHarness.LoadVectors(basePath, "Base", maxBase);
         var (queries, queryCount, queryDim) = BenchHarness.LoadVectors(queryPath, "Query");
@@ -42,6 +43,7 @@ internal static class BenchCommand
             "flat" => new FlatIndex(dim, metric),
             "ivf" => new IvfFlatIndex(dim, nlist, metric, kmeans),
             "pq" => new PqIndex(dim, m, metric, kmeans),
+            "ivfpq" when fastScan => new IvfFastScanIndex(dim, metric, new IvfPqOptions { NList = nlist, M = m, KMeans = kmeans, StoreVectors = reranks.Any(r => r > 0) }),
             "ivfpq" => new IvfPqIndex(dim, metric, new IvfPqOptions { NList = nlist, M = m, KMeans = kmeans, StoreVectors = reranks.Any(r => r > 0) }),
             _ => throw new UserErrorException($"Unknown --index '{kind}'. Use flat, ivf, pq or ivfpq."),
         };

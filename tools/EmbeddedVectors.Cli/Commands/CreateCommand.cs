@@ -16,8 +16,7 @@ internal static class CreateCommand
         string codes = args.String("codes") ?? "pq8";
         args.RejectUnknown(maxPositionals: 1);
         if (dim == 0) throw new UserErrorException("Missing required option --dim (the length of the vectors).");
-        if (!codes.Equals("pq8", StringComparison.OrdinalIgnoreCase))
-            throw new UserErrorException($"--codes {codes}: only pq8 is available in this build.");
+        var vectorCodes = StoreSupport.ParseCodes(codes);
 
         if (File.Exists(directory)) throw new UserErrorException($"{directory} is a file; give a new or empty directory.");
         if (Directory.Exists(directory))
@@ -37,6 +36,7 @@ internal static class CreateCommand
             StoreVectors = !noVectors,
             TrainingThreshold = trainingThreshold,
             SealThreshold = sealThreshold,
+            Codes = vectorCodes,
         };
         EmbeddedVectorStore store;
         try
@@ -52,7 +52,7 @@ internal static class CreateCommand
         }
         using var _ = store;
         var info = store.GetInfo();
-        int threshold = StoreSupport.TrainingThreshold(store.StorePath) ?? StoreSupport.DefaultTrainingThreshold(nlist);
+        int threshold = store.GetInfo().TrainingThreshold;
         Console.Out.WriteLine($"Created an empty store in {store.StorePath}");
         Console.Out.WriteLine($"  {info.Dimension}-dimensional vectors, metric {info.Metric.ToShortName()}, nlist {info.NList}, m {info.M} ({info.Codes} codes, {info.M} byte{(info.M == 1 ? "" : "s")} a vector)");
         Console.Out.WriteLine(info.StoreVectors

@@ -12,7 +12,7 @@ internal static class InfoCommand
         args.RejectUnknown(maxPositionals: 1);
         using var store = StoreSupport.Open(directory, readOnly: true);
         var info = store.GetInfo();
-        int threshold = StoreSupport.TrainingThreshold(store.StorePath) ?? StoreSupport.DefaultTrainingThreshold(info.NList);
+        int threshold = info.TrainingThreshold;
         if (json)
         {
             StoreSupport.PrintJson(w =>

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -13,9 +12,6 @@ internal static class StoreSupport
     /// <summary>The file that makes a directory a store (its presence is all the CLI relies on).</summary>
     public const string ManifestFileName = "MANIFEST";
 
-    // The MANIFEST header: magic (8) · version (4) · body length (4) · checksum (8), then a JSON body.
-    private const int ManifestHeaderBytes = 24;
-
     public static readonly JsonWriterOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     public static readonly JsonWriterOptions IndentedJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
 
@@ -23,10 +19,7 @@ internal static class StoreSupport
     public static EmbeddedVectorStore Open(string directory, bool readOnly)
     {
         RequireStore(directory);
-        var options = new EmbeddedVectorStoreOptions { ReadOnly = readOnly };
-        // Writers seal segments at the size chosen at creation (the store itself takes it per open).
-        if (!readOnly && SealThreshold(directory) is int sealThreshold) options = options with { SealThreshold = sealThreshold };
-        return EmbeddedVectorStore.Open(directory, options);
+        return EmbeddedVectorStore.Open(directory, new EmbeddedVectorStoreOptions { ReadOnly = readOnly });
     }
 
     public static void RequireStore(string directory)
@@ -41,40 +34,13 @@ internal static class StoreSupport
 
     public static bool IsStore(string directory) => File.Exists(Path.Combine(directory, ManifestFileName));
 
-    /// <summary>
-    /// The number of entries after which the store trains itself, as recorded in its manifest; null when it cannot
-    /// be read (the caller then falls back on the default rule, max(256, 32 × nlist)).
-    /// </summary>
-    public static int? TrainingThreshold(string directory) => ManifestInt(directory, "training_threshold");
-
-    /// <summary>The write-buffer size given to <c>ev create --seal-threshold</c>, recorded in the manifest (null when unreadable).</summary>
-    public static int? SealThreshold(string directory) => ManifestInt(directory, "seal_threshold");
-
-    /// <summary>
-    /// A positive integer field of the manifest's JSON body. The store applies its seal threshold per open, so the
-    /// CLI reads the one chosen at creation from here; a manifest it cannot read yields null, never an error.
-    /// </summary>
-    private static int? ManifestInt(string directory, string name)
+    /// <summary><c>pq8</c> (8-bit PQ) or <c>pq4fs</c> (4-bit fast-scan PQ).</summary>
+    public static VectorCodes ParseCodes(string text) => text.ToLowerInvariant() switch
     {
-        try
-        {
-            byte[] file = File.ReadAllBytes(Path.Combine(directory, ManifestFileName));
-            if (file.Length <= ManifestHeaderBytes) return null;
-            int length = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
-            if (length <= 0 || length > file.Length - ManifestHeaderBytes) return null;
-            using var document = JsonDocument.Parse(file.AsMemory(ManifestHeaderBytes, length));
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty(name, out var value) && value.TryGetInt32(out int number) && number > 0
-                ? number
-                : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-        {
-            return null;
-        }
-    }
-
-    public static int DefaultTrainingThreshold(int nlist) => Math.Max(256, 32 * nlist);
+        "pq8" => VectorCodes.Pq8,
+        "pq4fs" => VectorCodes.Pq4FastScan,
+        _ => throw new UserErrorException($"Unknown --codes '{text}'. Use pq8 (8-bit PQ) or pq4fs (4-bit fast-scan PQ)."),
+    };
 
     public static Metric ParseMetric(string? text)
     {
