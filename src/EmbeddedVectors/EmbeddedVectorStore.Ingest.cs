@@ -141,7 +141,9 @@ public sealed partial class EmbeddedVectorStore
     {
         var rankingMetric = Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
         int bits = FastScanCodes ? 4 : 8;
-        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, rankingMetric, _options.KMeans, MaxPrecomputedTableBytes, bits);
+        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, rankingMetric, _options.KMeans, MaxPrecomputedTableBytes, bits,
+            opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
+        if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
         var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
         manifest.Write(StorePath);

@@ -144,6 +144,7 @@ public sealed partial class EmbeddedVectorStore
                 StoreVectors = _manifest.StoreVectors,
                 Codes = FastScanCodes ? "pq4fs" : "pq8",
                 TrainingThreshold = _manifest.TrainingThreshold,
+                Opq = _manifest.Opq,
                 SealThreshold = SealThreshold,
             };
         }

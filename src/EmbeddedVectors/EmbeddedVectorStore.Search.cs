@@ -105,7 +105,8 @@ public sealed partial class EmbeddedVectorStore
         var probeDistances = scratch.ProbeDistances(nprobe);
         var queryTable = scratch.QueryTable(quantizer.TableLength);
         var cellTable = scratch.ListTable(quantizer.TableLength);
-        int probed = quantizer.Prepare(query, probeLists, probeDistances, queryTable);
+        var coded = quantizer.QuantizerSpace(query, scratch.Rotated(Dimension));
+        int probed = quantizer.Prepare(coded, probeLists, probeDistances, queryTable);
 
         bool rerank = options.Rerank > 0;
         int shortlistSize = rerank ? Math.Max(options.Rerank, ids.Length) : ids.Length;
@@ -118,7 +119,7 @@ public sealed partial class EmbeddedVectorStore
         for (int p = 0; p < probed; p++)
         {
             int list = (int)probeLists[p];
-            var table = quantizer.CellTable(query, list, probeDistances[p], queryTable, cellTable, out float bias);
+            var table = quantizer.CellTable(coded, list, probeDistances[p], queryTable, cellTable, out float bias);
             float scale = 1f;
             if (fastScan)
             {

@@ -48,7 +48,8 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             if (_manifest.Trained)
             {
                 var (coarse, pq) = QuantizerFile.Read(directory, _manifest);
-                _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes);
+                var rotation = _manifest.Opq ? RotationFile.Read(directory, _manifest.Dimension) : null;
+                _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
             }
             foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
             _segments = segments;
@@ -120,6 +121,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 NList = options.NList,
                 M = options.EffectiveM,
                 CodeLayout = options.Codes == VectorCodes.Pq4FastScan ? CodeLayout.Pq4FastScan : CodeLayout.Pq8,
+                Opq = options.Opq,
                 StoreVectors = options.StoreVectors,
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.EffectiveSealThreshold,

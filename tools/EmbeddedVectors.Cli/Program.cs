@@ -15,7 +15,7 @@ namespace EmbeddedVectors.Cli
 
             On-disk stores (a store is a directory):
               ev create DIR --dim D [--metric l2|ip|cosine] [--nlist 1024] [--m D/8] [--no-vectors]
-                        [--training-threshold N] [--seal-threshold 65536] [--codes pq8|pq4fs]
+                        [--training-threshold N] [--seal-threshold 65536] [--codes pq8|pq4fs] [--opq]
                   Creates an empty store. --no-vectors keeps only the codes (no re-ranking); the store trains
                   itself once it holds --training-threshold vectors (default max(256, 32 × nlist)).
               ev add DIR --vectors FILE.fvecs|.npy|.bvecs [--ids FILE.ivecs|.npy | --id-start 0]
@@ -42,7 +42,7 @@ namespace EmbeddedVectors.Cli
             In memory:
               ev bench --base B.fvecs --queries Q.fvecs --gt G.ivecs --index flat|ivf|pq|ivfpq
                        [--nlist 1024] [--m 48] [--nprobe 1,2,4,8,16,32,64] [--rerank 0] [--k 10]
-                       [--threads 1] [--codes pq8|pq4fs] [--metric l2|ip|cosine] [--train-size N] [--max-base N] [--json out.json]
+                       [--threads 1] [--codes pq8|pq4fs] [--opq ROUNDS] [--metric l2|ip|cosine] [--train-size N] [--max-base N] [--json out.json]
                   Builds an index in memory and prints recall@1, recall@10 and queries per second
                   (one query at a time, and as a batch) for each nprobe, with training and add times.
 

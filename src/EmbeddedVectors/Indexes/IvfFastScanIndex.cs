@@ -43,7 +43,9 @@ public sealed class IvfFastScanIndex : VectorIndex
 
     private protected override void TrainCore(ReadOnlySpan<float> vectors, int n)
     {
-        _quantizer = IvfPqQuantizer.Train(vectors, n, Dimension, NList, M, RankingMetric, _options.KMeans, _options.MaxPrecomputedTableBytes, bits: 4);
+        if (_options.OpqIterations < 0) throw new ArgumentOutOfRangeException(nameof(IvfPqOptions.OpqIterations), _options.OpqIterations, "Use 0 for no rotation.");
+        _quantizer = IvfPqQuantizer.Train(vectors, n, Dimension, NList, M, RankingMetric, _options.KMeans, _options.MaxPrecomputedTableBytes,
+            bits: 4, opqIterations: _options.OpqIterations);
         _blocks = new GrowableBuffer<byte>[NList];
         _ids = new GrowableBuffer<long>[NList];
         _vectors = new GrowableBuffer<float>[_options.StoreVectors ? NList : 0];
@@ -85,7 +87,8 @@ public sealed class IvfFastScanIndex : VectorIndex
         var queryTable = scratch.QueryTable(quantizer.TableLength);
         var cellTable = scratch.ListTable(quantizer.TableLength);
         Span<byte> lut = stackalloc byte[quantizer.TableLength];
-        int probed = quantizer.Prepare(query, probeLists, probeDistances, queryTable);
+        var coded = quantizer.QuantizerSpace(query, scratch.Rotated(Dimension));
+        int probed = quantizer.Prepare(coded, probeLists, probeDistances, queryTable);
 
         bool rerank = parameters.Rerank > 0;
         int shortlistSize = rerank ? Math.Max(parameters.Rerank, ids.Length) : ids.Length;
@@ -97,7 +100,7 @@ public sealed class IvfFastScanIndex : VectorIndex
             int list = (int)probeLists[p];
             int size = (int)_ids[list].Length;
             if (size == 0) continue;
-            var table = quantizer.CellTable(query, list, probeDistances[p], queryTable, cellTable, out float bias);
+            var table = quantizer.CellTable(coded, list, probeDistances[p], queryTable, cellTable, out float bias);
             FastScan.QuantizeTable(table, M, lut, out float scale, out float offset);
             if (rerank)
             {

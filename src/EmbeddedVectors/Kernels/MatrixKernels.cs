@@ -9,7 +9,8 @@ namespace EmbeddedVectors.Kernels;
 /// Dense matrix products for the training code (rotations, Procrustes), in <see cref="float"/> or
 /// <see cref="double"/>. The right-hand matrix is packed once into column panels (<see cref="PanelWidth{T}"/> columns,
 /// row after row, zero-padded), so the inner loop reads it contiguously; the micro-kernel keeps a register tile of
-/// 4 rows × one panel (16 accumulators of <see cref="Vector512{T}"/>, or 8 of <see cref="Vector256{T}"/>) and
+/// 4 rows × one panel (16 accumulators of <see cref="Vector512{T}"/>, or 8 of <see cref="Vector256{T}"/> or
+/// <see cref="Vector128{T}"/>, for AVX2 and ARM64) and
 /// broadcasts one value of each left-hand row per step, as <see cref="CentroidTable"/> does. The parallel entry
 /// points split the rows into blocks; the kernels themselves never allocate.
 /// </summary>
@@ -23,14 +24,18 @@ internal static class MatrixKernels
     /// <summary>Rows of <c>A</c> folded per step of <see cref="MultiplyTransposedLeft"/>.</summary>
     private const int ReductionChunk = 1024;
 
+    /// <summary>Groups of chunks <see cref="MultiplyTransposedLeft"/> sums separately: a fixed count, so the result is reproducible.</summary>
+    private const int ReductionGroups = 8;
+
     /// <summary>Products smaller than this many multiply-adds run on the calling thread.</summary>
     private const long ParallelThreshold = 1L << 20;
 
-    /// <summary>Columns in one packed panel: four vectors wide (512-bit), two (256-bit), or eight scalars.</summary>
+    /// <summary>Columns in one packed panel: four vectors wide (512-bit), two (256- or 128-bit), or eight scalars.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PanelWidth<T>() where T : unmanaged, INumber<T>
         => Vector512.IsHardwareAccelerated ? 4 * Vector512<T>.Count
         : Vector256.IsHardwareAccelerated ? 2 * Vector256<T>.Count
+        : Vector128.IsHardwareAccelerated ? 2 * Vector128<T>.Count
         : 8;
 
     /// <summary>Values a packed <paramref name="k"/> × <paramref name="p"/> matrix takes.</summary>
@@ -177,10 +182,11 @@ internal static class MatrixKernels
 
     /// <summary>
     /// <c>C = Aᵀ · B</c> in double precision, for tall row-major <paramref name="a"/> (<paramref name="n"/> × <paramref name="k"/>)
-    /// and <paramref name="b"/> (<paramref name="n"/> × <paramref name="p"/>): the rows are folded in chunks (each chunk
-    /// transposed and packed, multiplied in single precision, then added to a per-thread double accumulator).
+    /// and <paramref name="b"/> (<paramref name="n"/> × <paramref name="p"/>). The rows are folded in chunks: each chunk is
+    /// transposed and packed, multiplied in single precision, and added to a double sum. The chunks are split into a
+    /// fixed number of contiguous groups summed in order, so the result does not depend on the thread count or timing.
     /// </summary>
-    public static unsafe void MultiplyTransposedLeft(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n, int k, int p, Span<double> c, int threads)
+    public static void MultiplyTransposedLeft(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n, int k, int p, Span<double> c, int threads)
     {
         if (a.Length < (long)n * k) throw new ArgumentException("A is shorter than n × k.", nameof(a));
         if (b.Length < (long)n * p) throw new ArgumentException("B is shorter than n × p.", nameof(b));
@@ -189,36 +195,39 @@ internal static class MatrixKernels
         result.Clear();
         int chunks = (n + ReductionChunk - 1) / ReductionChunk;
         if (chunks == 0) return;
-        var total = new double[k * p];
-        object gate = new();
-        fixed (float* aPointer = a)
-        fixed (float* bPointer = b)
+        int groups = Math.Min(chunks, ReductionGroups);
+        var sums = new double[groups][];
+        for (int g = 0; g < groups; g++) sums[g] = new double[k * p];
+        unsafe
         {
-            nint aAddress = (nint)aPointer, bAddress = (nint)bPointer;
-            int degree = chunks == 1 ? 1 : threads;
-            Parallel.For(0, chunks, Parallelism.Options(degree),
-                () => new ReductionScratch(k, p),
-                (chunk, _, scratch) =>
-                {
-                    int start = chunk * ReductionChunk;
-                    int count = Math.Min(ReductionChunk, n - start);
-                    var aChunk = new ReadOnlySpan<float>((float*)aAddress + (long)start * k, count * k);
-                    var bChunk = new ReadOnlySpan<float>((float*)bAddress + (long)start * p, count * p);
-                    Transpose(aChunk, count, k, scratch.Transposed);
-                    Pack(bChunk, count, p, scratch.Packed);
-                    MultiplyPacked<float>(scratch.Transposed.AsSpan(0, k * count), k, count, scratch.Packed, p, scratch.Product, accumulate: false);
-                    AddWidened(scratch.Product, scratch.Sum);
-                    return scratch;
-                },
-                scratch =>
-                {
-                    lock (gate)
+            fixed (float* aPointer = a)
+            fixed (float* bPointer = b)
+            {
+                nint aAddress = (nint)aPointer, bAddress = (nint)bPointer;
+                Parallel.For(0, groups, Parallelism.Options(groups == 1 ? 1 : threads),
+                    () => new ReductionScratch(k, p),
+                    (group, _, scratch) =>
                     {
-                        for (int i = 0; i < total.Length; i++) total[i] += scratch.Sum[i];
-                    }
-                });
+                        var sum = sums[group];
+                        int first = (int)((long)chunks * group / groups), last = (int)((long)chunks * (group + 1) / groups);
+                        for (int chunk = first; chunk < last; chunk++)
+                        {
+                            int start = chunk * ReductionChunk;
+                            int count = Math.Min(ReductionChunk, n - start);
+                            var aChunk = new ReadOnlySpan<float>((float*)aAddress + (long)start * k, count * k);
+                            var bChunk = new ReadOnlySpan<float>((float*)bAddress + (long)start * p, count * p);
+                            Transpose(aChunk, count, k, scratch.Transposed);
+                            Pack(bChunk, count, p, scratch.Packed);
+                            MultiplyPacked<float>(scratch.Transposed.AsSpan(0, k * count), k, count, scratch.Packed, p, scratch.Product, accumulate: false);
+                            AddWidened(scratch.Product, sum);
+                        }
+                        return scratch;
+                    },
+                    _ => { });
+            }
         }
-        total.CopyTo(result);
+        foreach (var sum in sums)
+            for (int i = 0; i < result.Length; i++) result[i] += sum[i];
     }
 
     /// <summary><c>sum[i] += (double)values[i]</c>.</summary>
@@ -244,7 +253,6 @@ internal static class MatrixKernels
         public readonly float[] Transposed = new float[k * ReductionChunk];
         public readonly float[] Packed = new float[PackedLength<float>(ReductionChunk, p)];
         public readonly float[] Product = new float[k * p];
-        public readonly double[] Sum = new double[k * p];
     }
 
     /// <summary>Up to four rows of <c>A</c> times one packed panel, into (or onto) <c>C</c> with row stride <paramref name="ldc"/>.</summary>
@@ -259,7 +267,13 @@ internal static class MatrixKernels
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            for (int i = 0; i < rows; i++) Tile1x256(ref Unsafe.Add(ref a, (nint)i * k), k, ref panel, ref Unsafe.Add(ref c, (nint)i * ldc), accumulate);
+            if (rows == RowGroup) Tile4x256(ref a, k, ref panel, ref c, ldc, accumulate);
+            else for (int i = 0; i < rows; i++) Tile1x256(ref Unsafe.Add(ref a, (nint)i * k), k, ref panel, ref Unsafe.Add(ref c, (nint)i * ldc), accumulate);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            if (rows == RowGroup) Tile4x128(ref a, k, ref panel, ref c, ldc, accumulate);
+            else for (int i = 0; i < rows; i++) Tile1x128(ref Unsafe.Add(ref a, (nint)i * k), k, ref panel, ref Unsafe.Add(ref c, (nint)i * ldc), accumulate);
         }
         else
         {
@@ -280,6 +294,18 @@ internal static class MatrixKernels
     {
         if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), addend.AsSingle()).As<float, T>();
         if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), addend.AsDouble()).As<double, T>();
+        return x * y + addend;
+    }
+
+    /// <summary>Fused on ARM64 and on x86 with FMA; a separate multiply and add on x86 without (the fused fallback is slow software).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Fma<T>(Vector128<T> x, Vector128<T> y, Vector128<T> addend) where T : unmanaged
+    {
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
+        {
+            if (typeof(T) == typeof(float)) return Vector128.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), addend.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double)) return Vector128.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), addend.AsDouble()).As<double, T>();
+        }
         return x * y + addend;
     }
 
@@ -352,6 +378,48 @@ internal static class MatrixKernels
         s2.StoreUnsafe(ref c, (nuint)(2 * w)); s3.StoreUnsafe(ref c, (nuint)(3 * w));
     }
 
+    private static void Tile4x256<T>(ref T a0, int k, ref T panel, ref T c, int ldc, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        // 4 rows × 2 vectors: 8 accumulators, 2 panel loads and a broadcast fit the 16 registers of AVX2.
+        int w = Vector256<T>.Count;
+        ref T a1 = ref Unsafe.Add(ref a0, k);
+        ref T a2 = ref Unsafe.Add(ref a0, 2 * k);
+        ref T a3 = ref Unsafe.Add(ref a0, 3 * k);
+        ref T c0 = ref c;
+        ref T c1 = ref Unsafe.Add(ref c, ldc);
+        ref T c2 = ref Unsafe.Add(ref c, 2 * ldc);
+        ref T c3 = ref Unsafe.Add(ref c, 3 * ldc);
+        Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default;
+        Vector256<T> s20 = default, s21 = default, s30 = default, s31 = default;
+        if (accumulate)
+        {
+            s00 = Vector256.LoadUnsafe(ref c0); s01 = Vector256.LoadUnsafe(ref c0, (nuint)w);
+            s10 = Vector256.LoadUnsafe(ref c1); s11 = Vector256.LoadUnsafe(ref c1, (nuint)w);
+            s20 = Vector256.LoadUnsafe(ref c2); s21 = Vector256.LoadUnsafe(ref c2, (nuint)w);
+            s30 = Vector256.LoadUnsafe(ref c3); s31 = Vector256.LoadUnsafe(ref c3, (nuint)w);
+        }
+        ref T row = ref panel;
+        int stride = 2 * w;
+        for (int j = 0; j < k; j++)
+        {
+            var b0 = Vector256.LoadUnsafe(ref row);
+            var b1 = Vector256.LoadUnsafe(ref row, (nuint)w);
+            var v = Vector256.Create(Unsafe.Add(ref a0, j));
+            s00 = Fma(v, b0, s00); s01 = Fma(v, b1, s01);
+            v = Vector256.Create(Unsafe.Add(ref a1, j));
+            s10 = Fma(v, b0, s10); s11 = Fma(v, b1, s11);
+            v = Vector256.Create(Unsafe.Add(ref a2, j));
+            s20 = Fma(v, b0, s20); s21 = Fma(v, b1, s21);
+            v = Vector256.Create(Unsafe.Add(ref a3, j));
+            s30 = Fma(v, b0, s30); s31 = Fma(v, b1, s31);
+            row = ref Unsafe.Add(ref row, stride);
+        }
+        s00.StoreUnsafe(ref c0); s01.StoreUnsafe(ref c0, (nuint)w);
+        s10.StoreUnsafe(ref c1); s11.StoreUnsafe(ref c1, (nuint)w);
+        s20.StoreUnsafe(ref c2); s21.StoreUnsafe(ref c2, (nuint)w);
+        s30.StoreUnsafe(ref c3); s31.StoreUnsafe(ref c3, (nuint)w);
+    }
+
     private static void Tile1x256<T>(ref T a, int k, ref T panel, ref T c, bool accumulate) where T : unmanaged, INumber<T>
     {
         int w = Vector256<T>.Count;
@@ -368,6 +436,69 @@ internal static class MatrixKernels
             var v = Vector256.Create(Unsafe.Add(ref a, j));
             s0 = Fma(v, Vector256.LoadUnsafe(ref row), s0);
             s1 = Fma(v, Vector256.LoadUnsafe(ref row, (nuint)w), s1);
+            row = ref Unsafe.Add(ref row, stride);
+        }
+        s0.StoreUnsafe(ref c);
+        s1.StoreUnsafe(ref c, (nuint)w);
+    }
+
+    private static void Tile4x128<T>(ref T a0, int k, ref T panel, ref T c, int ldc, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        int w = Vector128<T>.Count;
+        ref T a1 = ref Unsafe.Add(ref a0, k);
+        ref T a2 = ref Unsafe.Add(ref a0, 2 * k);
+        ref T a3 = ref Unsafe.Add(ref a0, 3 * k);
+        ref T c0 = ref c;
+        ref T c1 = ref Unsafe.Add(ref c, ldc);
+        ref T c2 = ref Unsafe.Add(ref c, 2 * ldc);
+        ref T c3 = ref Unsafe.Add(ref c, 3 * ldc);
+        Vector128<T> s00 = default, s01 = default, s10 = default, s11 = default;
+        Vector128<T> s20 = default, s21 = default, s30 = default, s31 = default;
+        if (accumulate)
+        {
+            s00 = Vector128.LoadUnsafe(ref c0); s01 = Vector128.LoadUnsafe(ref c0, (nuint)w);
+            s10 = Vector128.LoadUnsafe(ref c1); s11 = Vector128.LoadUnsafe(ref c1, (nuint)w);
+            s20 = Vector128.LoadUnsafe(ref c2); s21 = Vector128.LoadUnsafe(ref c2, (nuint)w);
+            s30 = Vector128.LoadUnsafe(ref c3); s31 = Vector128.LoadUnsafe(ref c3, (nuint)w);
+        }
+        ref T row = ref panel;
+        int stride = 2 * w;
+        for (int j = 0; j < k; j++)
+        {
+            var b0 = Vector128.LoadUnsafe(ref row);
+            var b1 = Vector128.LoadUnsafe(ref row, (nuint)w);
+            var v = Vector128.Create(Unsafe.Add(ref a0, j));
+            s00 = Fma(v, b0, s00); s01 = Fma(v, b1, s01);
+            v = Vector128.Create(Unsafe.Add(ref a1, j));
+            s10 = Fma(v, b0, s10); s11 = Fma(v, b1, s11);
+            v = Vector128.Create(Unsafe.Add(ref a2, j));
+            s20 = Fma(v, b0, s20); s21 = Fma(v, b1, s21);
+            v = Vector128.Create(Unsafe.Add(ref a3, j));
+            s30 = Fma(v, b0, s30); s31 = Fma(v, b1, s31);
+            row = ref Unsafe.Add(ref row, stride);
+        }
+        s00.StoreUnsafe(ref c0); s01.StoreUnsafe(ref c0, (nuint)w);
+        s10.StoreUnsafe(ref c1); s11.StoreUnsafe(ref c1, (nuint)w);
+        s20.StoreUnsafe(ref c2); s21.StoreUnsafe(ref c2, (nuint)w);
+        s30.StoreUnsafe(ref c3); s31.StoreUnsafe(ref c3, (nuint)w);
+    }
+
+    private static void Tile1x128<T>(ref T a, int k, ref T panel, ref T c, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        int w = Vector128<T>.Count;
+        Vector128<T> s0 = default, s1 = default;
+        if (accumulate)
+        {
+            s0 = Vector128.LoadUnsafe(ref c);
+            s1 = Vector128.LoadUnsafe(ref c, (nuint)w);
+        }
+        ref T row = ref panel;
+        int stride = 2 * w;
+        for (int j = 0; j < k; j++)
+        {
+            var v = Vector128.Create(Unsafe.Add(ref a, j));
+            s0 = Fma(v, Vector128.LoadUnsafe(ref row), s0);
+            s1 = Fma(v, Vector128.LoadUnsafe(ref row, (nuint)w), s1);
             row = ref Unsafe.Add(ref row, stride);
         }
         s0.StoreUnsafe(ref c);

@@ -16,6 +16,7 @@ internal sealed class SearchScratch
     private float[] _shortlistDistances = [];
     private long[] _shortlistLabels = [];
     private float[] _vector = [];
+    private float[] _rotated = [];
 
     public static SearchScratch Current => t_current ??= new SearchScratch();
 
@@ -27,6 +28,7 @@ internal sealed class SearchScratch
     public Span<float> ShortlistDistances(int length) => Take(ref _shortlistDistances, length);
     public Span<long> ShortlistLabels(int length) => Take(ref _shortlistLabels, length);
     public Span<float> Vector(int length) => Take(ref _vector, length);
+    public Span<float> Rotated(int length) => Take(ref _rotated, length);
 
     private static Span<T> Take<T>(ref T[] buffer, int length)
     {

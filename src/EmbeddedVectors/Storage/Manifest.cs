@@ -29,6 +29,9 @@ internal sealed record Manifest
     public required int TrainingThreshold { get; init; }
     public required int SealThreshold { get; init; }
     public bool Trained { get; init; }
+
+    /// <summary>The quantizers work on OPQ-rotated vectors; the rotation is in <see cref="RotationFile"/>. Added without a version bump: absent means false.</summary>
+    public bool Opq { get; init; }
     public long Generation { get; init; }
     public long NextSegmentNumber { get; init; } = 1;
     public long SealedUntilAddress { get; init; }

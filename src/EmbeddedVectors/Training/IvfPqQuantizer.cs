@@ -18,17 +18,25 @@ internal sealed class IvfPqQuantizer
 {
     private readonly float[]? _precomputed;
 
-    public IvfPqQuantizer(CoarseQuantizer coarse, ProductQuantizer pq, long maxPrecomputedTableBytes)
+    public IvfPqQuantizer(CoarseQuantizer coarse, ProductQuantizer pq, long maxPrecomputedTableBytes, OpqRotation? rotation = null)
     {
         if (coarse.Dimension != pq.Dimension) throw new ArgumentException("The coarse and product quantizers differ in dimension.");
+        if (rotation != null && rotation.Dimension != coarse.Dimension) throw new ArgumentException("The rotation differs in dimension from the quantizers.");
         Coarse = coarse;
         Pq = pq;
+        Rotation = rotation;
         _precomputed = RankingMetric == Metric.L2 && (long)coarse.NList * pq.TableLength * sizeof(float) <= maxPrecomputedTableBytes
             ? PrecomputeCellTables(coarse, pq)
             : null;
     }
 
     public CoarseQuantizer Coarse { get; }
+
+    /// <summary>
+    /// The OPQ rotation applied before both quantizers, or null. It is orthogonal, so distances and inner
+    /// products are the same before and after it: only the codes live in the rotated space.
+    /// </summary>
+    public OpqRotation? Rotation { get; }
     public ProductQuantizer Pq { get; }
     public int Dimension => Coarse.Dimension;
     public int NList => Coarse.NList;
@@ -39,9 +47,17 @@ internal sealed class IvfPqQuantizer
 
     /// <summary>Trains the coarse quantizer on <paramref name="n"/> vectors, then the PQ on their residuals.</summary>
     public static IvfPqQuantizer Train(ReadOnlySpan<float> vectors, int n, int dimension, int nlist, int m, Metric rankingMetric,
-        KMeansOptions kmeans, long maxPrecomputedTableBytes, int bits = 8)
+        KMeansOptions kmeans, long maxPrecomputedTableBytes, int bits = 8, int opqIterations = 0)
     {
         ProductQuantizer.ValidateShape(dimension, m);
+        OpqRotation? rotation = null;
+        if (opqIterations > 0)
+        {
+            rotation = OpqRotation.Train(vectors, n, dimension, m, bits, opqIterations, kmeans);
+            var rotated = new float[(long)n * dimension];
+            rotation.ApplyMany(vectors, n, rotated);
+            vectors = rotated;
+        }
         var coarse = CoarseQuantizer.Train(vectors, n, dimension, nlist, rankingMetric, kmeans);
         var lists = new int[n];
         coarse.Assign(vectors, n, lists);
@@ -49,13 +65,19 @@ internal sealed class IvfPqQuantizer
         for (int i = 0; i < n; i++)
             Residual(coarse, vectors.Slice(i * dimension, dimension), lists[i], residuals.AsSpan(i * dimension, dimension));
         var pq = ProductQuantizer.Train(residuals, n, dimension, m, kmeans, bits);
-        return new IvfPqQuantizer(coarse, pq, maxPrecomputedTableBytes);
+        return new IvfPqQuantizer(coarse, pq, maxPrecomputedTableBytes, rotation);
     }
 
-    /// <summary>The cell and the residual code of each of <paramref name="n"/> row-major vectors.</summary>
+    /// <summary>The cell and the residual code of each of <paramref name="n"/> row-major vectors (given unrotated).</summary>
     public void Encode(ReadOnlySpan<float> vectors, int n, Span<int> lists, Span<byte> codes)
     {
         if (lists.Length < n || codes.Length < (long)n * CodeSize) throw new ArgumentException("Output spans are too short.");
+        if (Rotation != null)
+        {
+            var rotated = new float[(long)n * Dimension];
+            Rotation.ApplyMany(vectors, n, rotated);
+            vectors = rotated;
+        }
         Coarse.Assign(vectors, n, lists);
         const int chunk = 4096;
         var residuals = new float[Math.Min(n, chunk) * Dimension];
@@ -66,6 +88,18 @@ internal sealed class IvfPqQuantizer
                 Residual(Coarse, vectors.Slice((start + i) * Dimension, Dimension), lists[start + i], residuals.AsSpan(i * Dimension, Dimension));
             Pq.Encode(residuals.AsSpan(0, count * Dimension), codes.Slice(start * CodeSize, count * CodeSize));
         }
+    }
+
+    /// <summary>
+    /// The query in the quantizers' space: rotated into <paramref name="scratch"/> when there is an OPQ rotation,
+    /// else the query itself. Pass the result to <see cref="Prepare"/> and <see cref="CellTable"/>; exact
+    /// re-ranking uses the original query, since stored vectors are unrotated.
+    /// </summary>
+    public ReadOnlySpan<float> QuantizerSpace(ReadOnlySpan<float> query, Span<float> scratch)
+    {
+        if (Rotation == null) return query;
+        Rotation.Apply(query, scratch);
+        return scratch;
     }
 
     /// <summary>

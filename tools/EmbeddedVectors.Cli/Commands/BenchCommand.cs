@@ -25,6 +25,7 @@ internal static class BenchCommand
         long trainSize = args.Long("train-size", long.MaxValue, min: 1);
         long maxBase = args.Long("max-base", long.MaxValue, min: 1);
         string codes = args.String("codes") ?? "pq8";
+        int opqRounds = args.Int("opq", 0, min: 0);
         var metric = MetricNames.Parse(args.String("metric") ?? "l2");
         string? jsonPath = args.String("json");
         args.RejectUnknown(maxPositionals: 0);
@@ -43,11 +44,12 @@ internal static class BenchCommand
             "flat" => new FlatIndex(dim, metric),
             "ivf" => new IvfFlatIndex(dim, nlist, metric, kmeans),
             "pq" => new PqIndex(dim, m, metric, kmeans),
-            "ivfpq" when fastScan => new IvfFastScanIndex(dim, metric, new IvfPqOptions { NList = nlist, M = m, KMeans = kmeans, StoreVectors = reranks.Any(r => r > 0) }),
-            "ivfpq" => new IvfPqIndex(dim, metric, new IvfPqOptions { NList = nlist, M = m, KMeans = kmeans, StoreVectors = reranks.Any(r => r > 0) }),
+            "ivfpq" when fastScan => new IvfFastScanIndex(dim, metric, IvfOptions()),
+            "ivfpq" => new IvfPqIndex(dim, metric, IvfOptions()),
             _ => throw new UserErrorException($"Unknown --index '{kind}'. Use flat, ivf, pq or ivfpq."),
         };
 
+        IvfPqOptions IvfOptions() => new() { NList = nlist, M = m, KMeans = kmeans, StoreVectors = reranks.Any(r => r > 0), OpqIterations = opqRounds };
         var clock = Stopwatch.StartNew();
         int trainCount = (int)Math.Min(trainSize, n);
         index.Train(baseVectors.AsSpan(0, trainCount * dim));
@@ -60,7 +62,8 @@ internal static class BenchCommand
         var report = new BenchReport
         {
             Index = kind, N = n, Dim = dim, K = k, Threads = threads, Metric = metric.ToShortName(),
-            Nlist = probes ? nlist : null, M = kind is "pq" or "ivfpq" ? m : null, Codes = kind is "pq" or "ivfpq" ? codes : null,
+            Nlist = probes ? nlist : null, M = kind is "pq" or "ivfpq" ? m : null,
+            Codes = kind is "pq" or "ivfpq" ? codes + (opqRounds > 0 ? "+opq" : "") : null,
             Queries = queryCount, TrainSeconds = trainSeconds, AddSeconds = addSeconds,
         };
         foreach (int rerank in kind == "ivfpq" ? reranks : [0])

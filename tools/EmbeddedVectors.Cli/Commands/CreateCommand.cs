@@ -14,6 +14,7 @@ internal static class CreateCommand
         int trainingThreshold = args.Int("training-threshold", 0, min: 0);
         int sealThreshold = args.Int("seal-threshold", 65_536, min: 1);
         string codes = args.String("codes") ?? "pq8";
+        bool opq = args.Flag("opq");
         args.RejectUnknown(maxPositionals: 1);
         if (dim == 0) throw new UserErrorException("Missing required option --dim (the length of the vectors).");
         var vectorCodes = StoreSupport.ParseCodes(codes);
@@ -37,6 +38,7 @@ internal static class CreateCommand
             TrainingThreshold = trainingThreshold,
             SealThreshold = sealThreshold,
             Codes = vectorCodes,
+            Opq = opq,
         };
         EmbeddedVectorStore store;
         try
