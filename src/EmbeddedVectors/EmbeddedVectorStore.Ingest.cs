@@ -91,7 +91,8 @@ public sealed partial class EmbeddedVectorStore
 
     /// <summary>
     /// Trains the quantizers on <paramref name="sample"/> (row-major; at least max(256, nlist) vectors) instead of
-    /// waiting for <see cref="EmbeddedVectorsStoreTrainingRule"/>. Entries already added are encoded at once.
+    /// waiting for <see cref="EmbeddedVectorStoreOptions.TrainingThreshold"/> entries. Entries already added are
+    /// encoded at once.
     /// </summary>
     /// <exception cref="InvalidOperationException">The store is already trained.</exception>
     public void Train(ReadOnlySpan<float> sample)
@@ -108,9 +109,6 @@ public sealed partial class EmbeddedVectorStore
             TrainLocked(prepared, n);
         }
     }
-
-    /// <summary>The rule for automatic training, for documentation: see <see cref="EmbeddedVectorStoreOptions.TrainingThreshold"/>.</summary>
-    private const string EmbeddedVectorsStoreTrainingRule = "TrainingThreshold";
 
     /// <summary>Seals the write buffer into a segment file now and persists pending deletions, so a reopen replays nothing.</summary>
     public void Flush()

@@ -99,40 +99,22 @@ public sealed partial class EmbeddedVectorStore
     private int SearchCodesLocked(ReadOnlySpan<float> query, Span<long> ids, Span<float> distances, StoreSearchOptions options)
     {
         var quantizer = _quantizer!;
+        var probe = new IvfProbe(quantizer, query, options.NProbe, FastScanCodes);
         var scratch = SearchScratch.Current;
-        int nprobe = Math.Min(options.NProbe, quantizer.NList);
-        var probeLists = scratch.ProbeLists(nprobe);
-        var probeDistances = scratch.ProbeDistances(nprobe);
-        var queryTable = scratch.QueryTable(quantizer.TableLength);
-        var cellTable = scratch.ListTable(quantizer.TableLength);
-        var coded = quantizer.QuantizerSpace(query, scratch.Rotated(Dimension));
-        int probed = quantizer.Prepare(coded, probeLists, probeDistances, queryTable);
-
         bool rerank = options.Rerank > 0;
         int shortlistSize = rerank ? Math.Max(options.Rerank, ids.Length) : ids.Length;
         var heap = rerank
             ? new TopKHeap(scratch.ShortlistDistances(shortlistSize), scratch.ShortlistLabels(shortlistSize))
             : new TopKHeap(distances, ids);
-        int codeSize = quantizer.CodeSize;
-        bool fastScan = FastScanCodes;
-        Span<byte> lut = fastScan ? stackalloc byte[quantizer.TableLength] : default;
-        for (int p = 0; p < probed; p++)
+        for (int p = 0; p < probe.Count; p++)
         {
-            int list = (int)probeLists[p];
-            var table = quantizer.CellTable(coded, list, probeDistances[p], queryTable, cellTable, out float bias);
-            float scale = 1f;
-            if (fastScan)
-            {
-                FastScan.QuantizeTable(table, codeSize, lut, out scale, out float offset);
-                bias += offset;
-            }
-
+            int list = probe.List(p);
+            probe.EnterCell(p);
             var bufferList = _buffer.Lists[list];
             if (bufferList.Count > 0)
             {
                 var candidates = new BufferCandidates(bufferList.Ids, bufferList.Deleted, options.Filter, rerank, (long)list << BufferListShift);
-                if (fastScan) FastScan.Scan(lut, codeSize, bufferList.Codes, bufferList.Count, bias, scale, ref candidates, ref heap);
-                else AdcScan.Scan(table, codeSize, bufferList.Codes, bufferList.Count, bias, ref candidates, ref heap);
+                probe.Scan(bufferList.Codes, bufferList.Count, ref candidates, ref heap);
             }
             for (int s = 0; s < _segments.Count; s++)
             {
@@ -141,38 +123,32 @@ public sealed partial class EmbeddedVectorStore
                 if (count == 0) continue;
                 long start = segment.Segment.ListStart(list);
                 var candidates = new SegmentCandidates(segment.Segment.Ids(list), segment.Deleted, start, options.Filter, rerank, ((long)s + 1) << SourceShift);
-                if (fastScan) FastScan.Scan(lut, codeSize, segment.Segment.Codes(list), count, bias, scale, ref candidates, ref heap);
-                else AdcScan.Scan(table, codeSize, segment.Segment.Codes(list), count, bias, ref candidates, ref heap);
+                probe.Scan(segment.Segment.Codes(list), count, ref candidates, ref heap);
             }
         }
         if (!rerank) return heap.SortAscending();
-
-        int shortlisted = heap.SortAscending();
-        var labels = scratch.ShortlistLabels(shortlisted);
-        var final = new TopKHeap(distances, ids);
-        for (int i = 0; i < shortlisted; i++)
-        {
-            var vector = Resolve(labels[i], out long id);
-            final.Push(VectorKernels.RankingDistance(quantizer.RankingMetric, query, vector), id);
-        }
-        return final.SortAscending();
+        var source = new StoredVectors(this);
+        return IvfProbe.Rerank(query, quantizer.RankingMetric, ref heap, ref source, distances, ids);
     }
 
-    /// <summary>The vector and id behind a shortlist label (source &lt;&lt; 48 | position; the buffer is source 0).</summary>
-    private ReadOnlySpan<float> Resolve(long label, out long id)
+    /// <summary>Resolves shortlist labels (source &lt;&lt; 48 | position; the write buffer is source 0) to vectors and ids.</summary>
+    private readonly struct StoredVectors(EmbeddedVectorStore store) : IRerankSource
     {
-        int source = (int)(label >> SourceShift);
-        long rest = label & ((1L << SourceShift) - 1);
-        if (source == 0)
+        public ReadOnlySpan<float> Vector(long label, out long id)
         {
-            var list = _buffer.Lists[(int)(rest >> BufferListShift)];
-            int position = (int)(rest & ((1L << BufferListShift) - 1));
-            id = list.Ids[position];
-            return list.Vector(position);
+            int source = (int)(label >> SourceShift);
+            long rest = label & ((1L << SourceShift) - 1);
+            if (source == 0)
+            {
+                var list = store._buffer.Lists[(int)(rest >> BufferListShift)];
+                int position = (int)(rest & ((1L << BufferListShift) - 1));
+                id = list.Ids[position];
+                return list.Vector(position);
+            }
+            var segment = store._segments[source - 1].Segment;
+            id = segment.IdAt(rest);
+            return segment.VectorAt(rest);
         }
-        var segment = _segments[source - 1].Segment;
-        id = segment.IdAt(rest);
-        return segment.VectorAt(rest);
     }
 
     /// <summary>Write-buffer candidates: skip deleted and filtered entries; label by id, or by position for re-ranking.</summary>

@@ -1,5 +1,6 @@
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Search;
+using EmbeddedVectors.Storage;
 using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Indexes;
@@ -10,8 +11,15 @@ public sealed record IvfPqOptions
     /// <summary>Inverted-file cells (default 1024).</summary>
     public int NList { get; init; } = 1024;
 
-    /// <summary>Sub-quantizers, i.e. bytes a code (default 48); must divide the dimension.</summary>
+    /// <summary>Sub-quantizers (default 48); must divide the dimension, and be even for fast-scan.</summary>
     public int M { get; init; } = 48;
+
+    /// <summary>
+    /// 8-bit codes (<see cref="VectorCodes.Pq8"/>, the default: m bytes a vector) or 4-bit fast-scan codes
+    /// (<see cref="VectorCodes.Pq4FastScan"/>: m / 2 bytes a vector in blocks of 32, scanned with SIMD byte
+    /// shuffles over quantised tables; pair it with re-ranking).
+    /// </summary>
+    public VectorCodes Codes { get; init; } = VectorCodes.Pq8;
 
     /// <summary>Keep the full vectors so results can be re-ranked exactly (costs 4 × dimension bytes a vector). Default true.</summary>
     public bool StoreVectors { get; init; } = true;
@@ -34,38 +42,41 @@ public sealed record IvfPqOptions
 
 /// <summary>
 /// IVFPQ: an inverted file whose cells hold PQ codes of each vector's residual to its cell centroid, scanned with
-/// asymmetric distance tables (precomputed per cell for L2, as FAISS does); optionally the best candidates are
-/// re-ranked by exact distance.
+/// asymmetric distance tables (precomputed per cell for L2, as FAISS does), either as 8-bit codes or as 4-bit
+/// fast-scan blocks; optionally the best candidates are re-ranked by exact distance.
 /// </summary>
 public sealed class IvfPqIndex : VectorIndex
 {
     private readonly IvfPqOptions _options;
     private IvfPqQuantizer? _quantizer;
-    private GrowableBuffer<byte>[] _codes = [];
-    private GrowableBuffer<long>[] _ids = [];
-    private GrowableBuffer<float>[] _vectors = [];
-    private long _count;
+    private WriteBuffer? _lists;
 
     /// <summary>Creates an untrained index.</summary>
-    /// <exception cref="ArgumentException">The dimension is not divisible by m, or nlist is not positive.</exception>
+    /// <exception cref="ArgumentException">The dimension is not divisible by m, m is odd for fast-scan, or nlist is not positive.</exception>
     public IvfPqIndex(int dimension, Metric metric = Metric.L2, IvfPqOptions? options = null) : base(dimension, metric)
     {
         _options = options ?? new IvfPqOptions();
         if (_options.NList < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.NList, "nlist must be at least 1.");
+        if (!Enum.IsDefined(_options.Codes)) throw new ArgumentOutOfRangeException(nameof(options), _options.Codes, "Unknown code layout.");
+        if (_options.OpqIterations < 0) throw new ArgumentOutOfRangeException(nameof(options), _options.OpqIterations, "OpqIterations: use 0 for no rotation.");
         ProductQuantizer.ValidateShape(dimension, _options.M);
+        if (FastScanCodes) FastScan.ValidateM(_options.M);
     }
 
     /// <summary>Number of cells.</summary>
     public int NList => _options.NList;
 
-    /// <summary>Bytes a code.</summary>
+    /// <summary>Sub-quantizers.</summary>
     public int M => _options.M;
+
+    /// <summary>The code layout.</summary>
+    public VectorCodes Codes => _options.Codes;
 
     /// <summary>True when full vectors are kept for re-ranking.</summary>
     public bool StoresVectors => _options.StoreVectors;
 
     /// <inheritdoc/>
-    public override long Count => _count;
+    public override long Count => _lists?.Count ?? 0;
 
     /// <inheritdoc/>
     public override bool IsTrained => _quantizer != null;
@@ -76,26 +87,21 @@ public sealed class IvfPqIndex : VectorIndex
     /// <summary>The trained residual product quantizer.</summary>
     public ProductQuantizer ProductQuantizer => Quantizer.Pq;
 
+    /// <summary>The learned OPQ rotation, or null when <see cref="IvfPqOptions.OpqIterations"/> is 0.</summary>
+    public OpqRotation? Rotation => Quantizer.Rotation;
+
     /// <summary>True when per-cell tables were precomputed (L2 metrics within <see cref="IvfPqOptions.MaxPrecomputedTableBytes"/>).</summary>
     public bool UsesPrecomputedTables => Quantizer.UsesPrecomputedTables;
+
+    private bool FastScanCodes => _options.Codes == VectorCodes.Pq4FastScan;
 
     private IvfPqQuantizer Quantizer => _quantizer ?? throw new InvalidOperationException("The index is not trained yet.");
 
     private protected override void TrainCore(ReadOnlySpan<float> vectors, int n)
     {
-        if (_options.OpqIterations < 0) throw new ArgumentOutOfRangeException(nameof(IvfPqOptions.OpqIterations), _options.OpqIterations, "Use 0 for no rotation.");
         _quantizer = IvfPqQuantizer.Train(vectors, n, Dimension, NList, M, RankingMetric, _options.KMeans, _options.MaxPrecomputedTableBytes,
-            opqIterations: _options.OpqIterations);
-        _codes = new GrowableBuffer<byte>[NList];
-        _ids = new GrowableBuffer<long>[NList];
-        _vectors = new GrowableBuffer<float>[_options.StoreVectors ? NList : 0];
-        for (int l = 0; l < NList; l++)
-        {
-            _codes[l] = new GrowableBuffer<byte>(M * 8);
-            _ids[l] = new GrowableBuffer<long>(8);
-            if (_options.StoreVectors) _vectors[l] = new GrowableBuffer<float>(Dimension * 8);
-        }
-        _count = 0;
+            bits: FastScanCodes ? 4 : 8, opqIterations: _options.OpqIterations);
+        _lists = new WriteBuffer(NList, Dimension, M, _options.StoreVectors, packed: FastScanCodes);
     }
 
     private protected override void AddCore(ReadOnlySpan<float> vectors, int n, ReadOnlySpan<long> ids)
@@ -104,63 +110,52 @@ public sealed class IvfPqIndex : VectorIndex
         var codes = new byte[(long)n * M];
         Quantizer.Encode(vectors, n, lists, codes);
         for (int i = 0; i < n; i++)
-        {
-            int list = lists[i];
-            _codes[list].Append(codes.AsSpan(i * M, M));
-            _ids[list].Append(ids[i]);
-            if (_options.StoreVectors) _vectors[list].Append(vectors.Slice(i * Dimension, Dimension));
-        }
-        _count += n;
+            _lists!.Append(lists[i], codes.AsSpan(i * M, M), ids[i], payloadAddress: 0, vectors.Slice(i * Dimension, Dimension));
     }
 
     private protected override int SearchCore(ReadOnlySpan<float> query, Span<float> distances, Span<long> ids, SearchParameters parameters)
     {
         if (parameters.Rerank > 0 && !_options.StoreVectors)
             throw new InvalidOperationException("Re-ranking needs the full vectors, but this index was built with StoreVectors = false.");
-        var quantizer = Quantizer;
+        var lists = _lists!;
+        var probe = new IvfProbe(Quantizer, query, parameters.NProbe, FastScanCodes);
         var scratch = SearchScratch.Current;
-        int nprobe = Math.Min(parameters.NProbe, NList);
-        var probeLists = scratch.ProbeLists(nprobe);
-        var probeDistances = scratch.ProbeDistances(nprobe);
-        var queryTable = scratch.QueryTable(quantizer.TableLength);
-        var cellTable = scratch.ListTable(quantizer.TableLength);
-        var coded = quantizer.QuantizerSpace(query, scratch.Rotated(Dimension));
-        int probed = quantizer.Prepare(coded, probeLists, probeDistances, queryTable);
-
         bool rerank = parameters.Rerank > 0;
         int shortlistSize = rerank ? Math.Max(parameters.Rerank, ids.Length) : ids.Length;
         var heap = rerank
             ? new TopKHeap(scratch.ShortlistDistances(shortlistSize), scratch.ShortlistLabels(shortlistSize))
             : new TopKHeap(distances, ids);
-        for (int p = 0; p < probed; p++)
+        for (int p = 0; p < probe.Count; p++)
         {
-            int list = (int)probeLists[p];
-            int size = (int)_ids[list].Length;
-            if (size == 0) continue;
-            var table = quantizer.CellTable(coded, list, probeDistances[p], queryTable, cellTable, out float bias);
+            var list = lists.Lists[probe.List(p)];
+            if (list.Count == 0) continue;
+            probe.EnterCell(p);
             if (rerank)
             {
                 // Shortlist labels are cell << 32 | position, so the exact pass can find the vector.
-                var positions = new SequentialCandidates((long)list << 32);
-                AdcScan.Scan(table, M, _codes[list].Span, size, bias, ref positions, ref heap);
+                var positions = new SequentialCandidates((long)probe.List(p) << 32);
+                probe.Scan(list.Codes, list.Count, ref positions, ref heap);
             }
             else
             {
-                AdcScan.Scan(table, M, _codes[list].Span, size, bias, _ids[list].Span, ref heap);
+                var labelled = new LabelledCandidates(list.Ids);
+                probe.Scan(list.Codes, list.Count, ref labelled, ref heap);
             }
         }
         if (!rerank) return heap.SortAscending();
+        var source = new ListVectors(lists);
+        return IvfProbe.Rerank(query, RankingMetric, ref heap, ref source, distances, ids);
+    }
 
-        int candidates = heap.SortAscending();
-        var labels = scratch.ShortlistLabels(candidates);
-        var final = new TopKHeap(distances, ids);
-        for (int i = 0; i < candidates; i++)
+    /// <summary>Resolves cell &lt;&lt; 32 | position labels to the list's stored vector and id.</summary>
+    private readonly struct ListVectors(WriteBuffer lists) : IRerankSource
+    {
+        public ReadOnlySpan<float> Vector(long label, out long id)
         {
-            int list = (int)(labels[i] >> 32);
-            int position = (int)(labels[i] & 0xFFFF_FFFF);
-            var vector = _vectors[list].Span.Slice(position * Dimension, Dimension);
-            final.Push(VectorKernels.RankingDistance(RankingMetric, query, vector), _ids[list].Span[position]);
+            var list = lists.Lists[(int)(label >> 32)];
+            int position = (int)(label & 0xFFFF_FFFF);
+            id = list.Ids[position];
+            return list.Vector(position);
         }
-        return final.SortAscending();
     }
 }

@@ -17,6 +17,7 @@ internal sealed class SearchScratch
     private long[] _shortlistLabels = [];
     private float[] _vector = [];
     private float[] _rotated = [];
+    private byte[] _lut = [];
 
     public static SearchScratch Current => t_current ??= new SearchScratch();
 
@@ -29,6 +30,7 @@ internal sealed class SearchScratch
     public Span<long> ShortlistLabels(int length) => Take(ref _shortlistLabels, length);
     public Span<float> Vector(int length) => Take(ref _vector, length);
     public Span<float> Rotated(int length) => Take(ref _rotated, length);
+    public Span<byte> Lut(int length) => Take(ref _lut, length);
 
     private static Span<T> Take<T>(ref T[] buffer, int length)
     {

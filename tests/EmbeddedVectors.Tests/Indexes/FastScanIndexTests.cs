@@ -6,12 +6,12 @@ namespace EmbeddedVectors.Tests.Indexes;
 
 public sealed class FastScanIndexTests
 {
-    private static readonly Lazy<IvfFastScanIndex> Shared = new(() => Build(Metric.L2));
+    private static readonly Lazy<IvfPqIndex> Shared = new(() => Build(Metric.L2));
 
-    private static IvfFastScanIndex Build(Metric metric)
+    private static IvfPqIndex Build(Metric metric)
     {
         var data = RealData.Instance;
-        var index = new IvfFastScanIndex(data.Dimension, metric, new IvfPqOptions { NList = 256, M = 96, KMeans = new KMeansOptions { Iterations = 10 } });
+        var index = new IvfPqIndex(data.Dimension, metric, new IvfPqOptions { Codes = VectorCodes.Pq4FastScan, NList = 256, M = 96, KMeans = new KMeansOptions { Iterations = 10 } });
         index.Train(data.Base.AsSpan(0, 20_000 * data.Dimension));
         index.Add(data.Base);
         return index;

@@ -129,6 +129,6 @@ public sealed class FastScanTests
     {
         Assert.Throws<ArgumentException>(() => FastScan.ValidateM(3));
         Assert.Throws<ArgumentException>(() => FastScan.ValidateM(258));
-        Assert.Throws<ArgumentException>(() => new EmbeddedVectors.Indexes.IvfFastScanIndex(384, Metric.L2, new EmbeddedVectors.Indexes.IvfPqOptions { M = 3 }));
+        Assert.Throws<ArgumentException>(() => new EmbeddedVectors.Indexes.IvfPqIndex(384, Metric.L2, new EmbeddedVectors.Indexes.IvfPqOptions { Codes = VectorCodes.Pq4FastScan, M = 3 }));
     }
 }

@@ -29,7 +29,7 @@ public sealed class FastScanStoreTests
             Assert.Equal("pq4fs", store.GetInfo().Codes);
             before = store.SearchBatch(data.Queries, 10, search).Ids;
 
-            var memory = new IvfFastScanIndex(data.Dimension, Metric.L2, new IvfPqOptions { NList = 128, M = 96, KMeans = QuickKMeans });
+            var memory = new IvfPqIndex(data.Dimension, Metric.L2, new IvfPqOptions { Codes = VectorCodes.Pq4FastScan, NList = 128, M = 96, KMeans = QuickKMeans });
             memory.Train(data.Base.AsSpan(0, 20_000 * data.Dimension));
             memory.Add(data.Base);
             double inMemory = data.RecallAt(memory, 10, new SearchParameters { NProbe = 16, Rerank = 100 });

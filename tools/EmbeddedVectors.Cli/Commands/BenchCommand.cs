@@ -44,7 +44,7 @@ internal static class BenchCommand
             "flat" => new FlatIndex(dim, metric),
             "ivf" => new IvfFlatIndex(dim, nlist, metric, kmeans),
             "pq" => new PqIndex(dim, m, metric, kmeans),
-            "ivfpq" when fastScan => new IvfFastScanIndex(dim, metric, IvfOptions()),
+            "ivfpq" when fastScan => new IvfPqIndex(dim, metric, IvfOptions() with { Codes = VectorCodes.Pq4FastScan }),
             "ivfpq" => new IvfPqIndex(dim, metric, IvfOptions()),
             _ => throw new UserErrorException($"Unknown --index '{kind}'. Use flat, ivf, pq or ivfpq."),
         };

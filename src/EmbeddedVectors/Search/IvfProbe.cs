@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using EmbeddedVectors.Kernels;
+using EmbeddedVectors.Training;
+
+namespace EmbeddedVectors.Search;
+
+/// <summary>Resolves a re-ranking label to the stored (unrotated) vector and its id.</summary>
+internal interface IRerankSource
+{
+    ReadOnlySpan<float> Vector(long label, out long id);
+}
+
+/// <summary>
+/// One IVFPQ query in progress, shared by the in-memory index and the store: the probed cells, the query's
+/// tables, and for each cell the distance table (8-bit codes) or quantised lookup table (fast-scan) that every
+/// run of codes in that cell is scanned with, wherever the run is stored.
+/// </summary>
+internal ref struct IvfProbe
+{
+    private readonly IvfPqQuantizer _quantizer;
+    private readonly ReadOnlySpan<float> _query;
+    private readonly Span<long> _lists;
+    private readonly Span<float> _cellDistances;
+    private readonly Span<float> _queryTable;
+    private readonly Span<float> _cellTable;
+    private readonly Span<byte> _lut;
+    private readonly bool _fastScan;
+    private ReadOnlySpan<float> _table;
+    private float _bias;
+    private float _scale;
+
+    /// <param name="quantizer">The trained quantizers.</param>
+    /// <param name="query">The prepared (normalised for cosine) query, unrotated.</param>
+    /// <param name="nprobe">Cells to probe.</param>
+    /// <param name="fastScan">Codes are 4-bit fast-scan blocks rather than one byte a sub-quantizer.</param>
+    public IvfProbe(IvfPqQuantizer quantizer, ReadOnlySpan<float> query, int nprobe, bool fastScan)
+    {
+        var scratch = SearchScratch.Current;
+        _quantizer = quantizer;
+        _fastScan = fastScan;
+        _lut = fastScan ? scratch.Lut(quantizer.TableLength) : default;
+        nprobe = Math.Min(nprobe, quantizer.NList);
+        _lists = scratch.ProbeLists(nprobe);
+        _cellDistances = scratch.ProbeDistances(nprobe);
+        _queryTable = scratch.QueryTable(quantizer.TableLength);
+        _cellTable = scratch.ListTable(quantizer.TableLength);
+        _query = quantizer.QuantizerSpace(query, scratch.Rotated(quantizer.Dimension));
+        Count = quantizer.Prepare(_query, _lists, _cellDistances, _queryTable);
+    }
+
+    /// <summary>Cells probed, nearest first.</summary>
+    public int Count { get; }
+
+    /// <summary>The cell probed <paramref name="p"/>-th.</summary>
+    public readonly int List(int p) => (int)_lists[p];
+
+    /// <summary>Builds the tables of the <paramref name="p"/>-th probed cell; the next scans use them.</summary>
+    public void EnterCell(int p)
+    {
+        _table = _quantizer.CellTable(_query, (int)_lists[p], _cellDistances[p], _queryTable, _cellTable, out _bias);
+        if (_fastScan)
+        {
+            FastScan.QuantizeTable(_table, _quantizer.Pq.SubQuantizers, _lut, out _scale, out float offset);
+            _bias += offset;
+        }
+    }
+
+    /// <summary>Scans a run of <paramref name="count"/> codes of the current cell.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Scan<TCandidates>(ReadOnlySpan<byte> codes, int count, ref TCandidates candidates, ref TopKHeap heap)
+        where TCandidates : IScanCandidates, allows ref struct
+    {
+        int m = _quantizer.Pq.SubQuantizers;
+        if (_fastScan) FastScan.Scan(_lut, m, codes, count, _bias, _scale, ref candidates, ref heap);
+        else AdcScan.Scan(_table, m, codes, count, _bias, ref candidates, ref heap);
+    }
+
+    /// <summary>
+    /// Re-scores a shortlist (its labels understood by <paramref name="source"/>) by exact distance to the
+    /// unrotated <paramref name="query"/> into the final top-k storage; returns the hit count.
+    /// </summary>
+    public static int Rerank<TSource>(ReadOnlySpan<float> query, Metric rankingMetric, ref TopKHeap shortlist, ref TSource source,
+        Span<float> distances, Span<long> ids)
+        where TSource : IRerankSource, allows ref struct
+    {
+        int candidates = shortlist.SortAscending();
+        var labels = SearchScratch.Current.ShortlistLabels(candidates);
+        var final = new TopKHeap(distances, ids);
+        for (int i = 0; i < candidates; i++)
+        {
+            var vector = source.Vector(labels[i], out long id);
+            final.Push(VectorKernels.RankingDistance(rankingMetric, query, vector), id);
+        }
+        return final.SortAscending();
+    }
+}
