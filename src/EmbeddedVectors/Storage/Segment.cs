@@ -105,7 +105,7 @@ internal sealed unsafe class Segment : IDisposable
 
             // Only now, with every offset and length validated, is anything mapped.
             codesFile.Map();
-            vectorsFile?.Map();
+            vectorsFile?.Map(randomAccess: true);
             return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegion, starts, counts, codeOffsets);
         }
         catch
@@ -402,7 +402,12 @@ internal sealed unsafe class Segment : IDisposable
 
         public void Read(Span<byte> buffer, long offset) => FileHeaders.ReadExactly(_stream!.SafeFileHandle, buffer, offset, Path);
 
-        public void Map()
+        /// <param name="randomAccess">
+        /// Tell the kernel reads will be scattered (re-ranking reads single rows), so a page fault reads that page
+        /// rather than the device's whole read-ahead window: on a cold cache this cut the bytes read by a query
+        /// from megabytes to kilobytes.
+        /// </param>
+        public void Map(bool randomAccess = false)
         {
             _map = MemoryMappedFile.CreateFromFile(_stream!, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             _stream = null; // the map owns it now
@@ -414,6 +419,19 @@ internal sealed unsafe class Segment : IDisposable
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             _acquired = true;
             Base = pointer + _view.PointerOffset;
+            if (randomAccess) AdviseRandom(pointer, _view.PointerOffset + Length);
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise")]
+        private static extern int Madvise(byte* address, nuint length, int advice);
+
+        /// <summary>madvise(MADV_RANDOM) on the mapping; advice only, so a failure is ignored.</summary>
+        private static void AdviseRandom(byte* start, long length)
+        {
+            if (!OperatingSystem.IsLinux() || length <= 0) return;
+            const int MadvRandom = 1;
+            try { _ = Madvise(start, (nuint)length, MadvRandom); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
         }
 
         public void Dispose()
