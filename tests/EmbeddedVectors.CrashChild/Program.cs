@@ -43,9 +43,18 @@ public static class CrashEntries
         SealThreshold = 2500,
     };
 
+    /// <summary>Pseudo-random values seeded by the id (SplitMix64), so no two entries are near-duplicates.</summary>
     public static void VectorOf(long id, Span<float> vector)
     {
-        for (int j = 0; j < vector.Length; j++) vector[j] = MathF.Sin(id * 0.37f + j * 1.3f) + (id % 13) * 0.01f;
+        ulong state = (ulong)id * 0x9E3779B97F4A7C15UL + 12345;
+        for (int j = 0; j < vector.Length; j++)
+        {
+            ulong z = state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            vector[j] = (z >> 40) / (float)(1 << 24) - 0.5f;
+        }
     }
 
     public static byte[] PayloadOf(long id) => Encoding.UTF8.GetBytes($"{{\"id\":{id},\"text\":\"entry {id}\"}}");
