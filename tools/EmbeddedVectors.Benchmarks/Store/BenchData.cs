@@ -179,12 +179,15 @@ internal static class StoreFiles
     /// <summary>Bytes by kind: segment codes (.evs), segment vectors (.evv), the log, everything else.</summary>
     public static IEnumerable<(string Kind, int Files, long Bytes)> ByKind(string directory)
         => All(directory)
-            .GroupBy(f => f.FullName.Contains($"{Path.DirectorySeparatorChar}log{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "log (wal + payloads)"
-                : f.Extension == ".evs" ? "segment codes (.evs)"
-                : f.Extension == ".evv" ? "segment vectors (.evv)"
-                : "other (manifest, quantizer, lock, deletions)")
+            .GroupBy(Kind)
             .Select(g => (g.Key, g.Count(), g.Sum(f => f.Length)))
             .OrderBy(g => g.Key, StringComparer.Ordinal);
+
+    public static string Kind(FileInfo file)
+        => file.FullName.Contains($"{Path.DirectorySeparatorChar}log{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "log (wal + payloads)"
+            : file.Extension == ".evs" ? "segment codes (.evs)"
+            : file.Extension == ".evv" ? "segment vectors (.evv)"
+            : "other (manifest, quantizer, lock, deletions)";
 
     public static void DeleteIfExists(string directory)
     {

@@ -45,6 +45,7 @@ internal static class BuildCommand
             store.Train(data.Base);
             trainTicks = Stopwatch.GetTimestamp() - start;
 
+            var batchSeconds = new List<(double Seconds, bool Sealed, long First)>();
             var vectors = new float[batch * data.Dimension];
             var ids = new long[batch];
             var payloads = new byte[batch][];
@@ -58,17 +59,20 @@ internal static class BuildCommand
                     ids[i] = first + i;
                     payloads[i] = Payloads.Row(first + i);
                 }
+                int segmentsBefore = store.GetInfo().Segments;
                 long added = Stopwatch.GetTimestamp();
                 generateTicks += added - start;
                 store.AddRange(ids.AsSpan(0, count), vectors.AsSpan(0, count * data.Dimension), count == batch ? payloads : payloads[..count]);
                 long committed = Stopwatch.GetTimestamp();
                 addTicks += committed - added;
+                batchSeconds.Add(((committed - added) / (double)Stopwatch.Frequency, store.GetInfo().Segments > segmentsBefore, first));
                 store.Commit();
                 commitTicks += Stopwatch.GetTimestamp() - committed;
                 if ((first / batch) % 10 == 9) Console.Error.Write($"\r{first + count:N0} / {scale:N0}");
             }
             Console.Error.WriteLine();
             info = store.GetInfo();
+            BatchTable(output, batchSeconds, scale);
         }
         finally
         {
@@ -97,5 +101,20 @@ internal static class BuildCommand
         var shape = output.Table("Store", "count", "segments before dispose", "sealed before dispose", "buffered before dispose", "peak RSS MB");
         shape.Add(info.Count, info.Segments, info.SealedEntries, info.BufferedEntries, ProcStatus.Kb("VmHWM") / 1024.0);
         return output;
+    }
+
+    /// <summary>AddRange time a batch: with and without a seal inside, and early against late in the build.</summary>
+    private static void BatchTable(BenchOutput output, List<(double Seconds, bool Sealed, long First)> batches, long scale)
+    {
+        var table = output.Table("AddRange time a batch (s)", "batches", "count", "median", "min", "max");
+        void Row(string name, IEnumerable<(double Seconds, bool Sealed, long First)> rows)
+        {
+            var values = rows.Select(b => b.Seconds).ToList();
+            if (values.Count > 0) table.Add(name, values.Count, Stats.Median(values), values.Min(), values.Max());
+        }
+        Row("without a seal", batches.Where(b => !b.Sealed));
+        Row("with a seal inside", batches.Where(b => b.Sealed));
+        Row("without a seal, first quarter of the rows", batches.Where(b => !b.Sealed && b.First < scale / 4));
+        Row("without a seal, last quarter of the rows", batches.Where(b => !b.Sealed && b.First >= scale - scale / 4));
     }
 }

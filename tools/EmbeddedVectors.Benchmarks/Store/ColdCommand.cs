@@ -37,9 +37,14 @@ internal static class ColdCommand
             using var warm = EmbeddedVectorStore.Open(directory, new EmbeddedVectorStoreOptions { ReadOnly = readOnly });
             QueryRunner.Latencies(warm, data, data.QueryCount - 20, 20, k, options);
         }
-        var resident = output.Table("Store files in the page cache (MB)", "point", "resident MB", "of MB");
+        var resident = output.Table("Store files in the page cache (MB)", "point", "resident MB", "of MB", "codes", "vectors", "log", "other");
         long storeBytes = StoreFiles.TotalBytes(directory);
-        void Resident(string point) => resident.Add(point, PageCache.ResidentBytes(directory) / 1048576.0, storeBytes / 1048576.0);
+        void Resident(string point)
+        {
+            var byKind = StoreFiles.All(directory).GroupBy(StoreFiles.Kind).ToDictionary(g => g.Key, g => g.Sum(PageCache.ResidentBytes) / 1048576.0);
+            double Of(string prefix) => byKind.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(p => p.Value);
+            resident.Add(point, byKind.Values.Sum(), storeBytes / 1048576.0, Of("segment codes"), Of("segment vectors"), Of("log"), Of("other"));
+        }
 
         Resident("before eviction");
         var (files, bytes) = PageCache.Evict(directory);

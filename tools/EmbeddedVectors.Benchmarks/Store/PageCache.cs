@@ -54,30 +54,28 @@ internal static unsafe class PageCache
     }
 
     /// <summary>Bytes of the files under <paramref name="directory"/> that are in the page cache now.</summary>
-    public static long ResidentBytes(string directory)
+    public static long ResidentBytes(string directory) => StoreFiles.All(directory).Sum(ResidentBytes);
+
+    /// <summary>Bytes of <paramref name="file"/> that are in the page cache now.</summary>
+    public static long ResidentBytes(FileInfo file)
     {
-        long resident = 0;
+        if (file.Length == 0) return 0;
         long page = Environment.SystemPageSize;
-        foreach (var file in StoreFiles.All(directory))
+        using SafeFileHandle handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        nuint length = (nuint)file.Length;
+        // Mapping alone reads nothing; mincore then reports which pages are cached.
+        nint map = mmap(0, length, ProtRead, MapShared, (int)handle.DangerousGetHandle(), 0);
+        if (map == -1) throw new Win32Exception(Marshal.GetLastPInvokeError(), $"mmap {file.FullName}");
+        try
         {
-            if (file.Length == 0) continue;
-            using SafeFileHandle handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            nuint length = (nuint)file.Length;
-            nint map = mmap(0, length, ProtRead, MapShared, (int)handle.DangerousGetHandle(), 0);
-            if (map == -1) throw new Win32Exception(Marshal.GetLastPInvokeError(), $"mmap {file.FullName}");
-            try
-            {
-                long pages = (file.Length + page - 1) / page;
-                var vector = new byte[pages];
-                fixed (byte* v = vector)
-                    if (mincore(map, length, v) != 0) throw new Win32Exception(Marshal.GetLastPInvokeError(), $"mincore {file.FullName}");
-                foreach (byte b in vector) if ((b & 1) != 0) resident += page;
-            }
-            finally
-            {
-                munmap(map, length);
-            }
+            var vector = new byte[(file.Length + page - 1) / page];
+            fixed (byte* v = vector)
+                if (mincore(map, length, v) != 0) throw new Win32Exception(Marshal.GetLastPInvokeError(), $"mincore {file.FullName}");
+            return vector.Count(b => (b & 1) != 0) * page;
         }
-        return resident;
+        finally
+        {
+            munmap(map, length);
+        }
     }
 }

@@ -11,7 +11,7 @@ internal static class StoreBench
 
           build  --out DIR --scale N [--batch 10000] [--sigma 0.01] [--force]
                  builds a store of N vectors from the public base (rows past 60,629 perturbed), trained on the base
-          open   --dir DIR[,DIR2...] [--reps 20]
+          open   --dir DIR[,DIR2...] [--reps 20] [--gc-before]
                  times Open + Dispose, read-only and writable, after one warm-up (several stores: interleaved)
           rss    --dir DIR [--read-only] [--queries 1000,10000] [--nprobe 16] [--rerank 100]
                  RssAnon / RssFile after open and after single queries
