@@ -92,7 +92,7 @@ internal static partial class UsearchComparison
     /// <summary>Warm-up, then passes over every query until a second has passed; queries per second.</summary>
     private static double Measure(int queryCount, Action<int> search)
     {
-        for (int q = 0; q < Math.Min(queryCount, 100); q++) search(q);
+        for (int q = 0; q < queryCount; q++) search(q); // a whole pass: the first settings must not be measured before the JIT has settled
         long done = 0;
         var clock = Stopwatch.StartNew();
         do
