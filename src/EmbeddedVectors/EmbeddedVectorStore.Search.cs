@@ -100,12 +100,8 @@ public sealed partial class EmbeddedVectorStore
     {
         var quantizer = _quantizer!;
         var probe = new IvfProbe(quantizer, query, options.NProbe, FastScanCodes);
-        var scratch = SearchScratch.Current;
         bool rerank = options.Rerank > 0;
-        int shortlistSize = rerank ? Math.Max(options.Rerank, ids.Length) : ids.Length;
-        var heap = rerank
-            ? new TopKHeap(scratch.ShortlistDistances(shortlistSize), scratch.ShortlistLabels(shortlistSize))
-            : new TopKHeap(distances, ids);
+        var heap = IvfProbe.CandidateHeap(options.Rerank, distances, ids);
         for (int p = 0; p < probe.Count; p++)
         {
             int list = probe.List(p);

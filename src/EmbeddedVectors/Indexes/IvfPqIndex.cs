@@ -119,12 +119,8 @@ public sealed class IvfPqIndex : VectorIndex
             throw new InvalidOperationException("Re-ranking needs the full vectors, but this index was built with StoreVectors = false.");
         var lists = _lists!;
         var probe = new IvfProbe(Quantizer, query, parameters.NProbe, FastScanCodes);
-        var scratch = SearchScratch.Current;
         bool rerank = parameters.Rerank > 0;
-        int shortlistSize = rerank ? Math.Max(parameters.Rerank, ids.Length) : ids.Length;
-        var heap = rerank
-            ? new TopKHeap(scratch.ShortlistDistances(shortlistSize), scratch.ShortlistLabels(shortlistSize))
-            : new TopKHeap(distances, ids);
+        var heap = IvfProbe.CandidateHeap(parameters.Rerank, distances, ids);
         for (int p = 0; p < probe.Count; p++)
         {
             var list = lists.Lists[probe.List(p)];

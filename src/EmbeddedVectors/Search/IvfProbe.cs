@@ -76,6 +76,18 @@ internal ref struct IvfProbe
         else AdcScan.Scan(_table, m, codes, count, _bias, ref candidates, ref heap);
     }
 
+    /// <summary>
+    /// Where the scan collects candidates: straight into the caller's top-k storage, or, when re-ranking, into a
+    /// shortlist of max(<paramref name="rerank"/>, k) entries in per-thread scratch.
+    /// </summary>
+    public static TopKHeap CandidateHeap(int rerank, Span<float> distances, Span<long> ids)
+    {
+        if (rerank <= 0) return new TopKHeap(distances, ids);
+        var scratch = SearchScratch.Current;
+        int size = Math.Max(rerank, ids.Length);
+        return new TopKHeap(scratch.ShortlistDistances(size), scratch.ShortlistLabels(size));
+    }
+
     private static unsafe void Prefetch(ReadOnlySpan<float> row)
     {
         if (!Sse.IsSupported) return;
