@@ -240,13 +240,7 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
-    private int CheckVectors(ReadOnlySpan<float> vectors, string parameterName)
-    {
-        if (vectors.Length % Dimension != 0)
-            throw new ArgumentException($"Expected whole {Dimension}-dimensional vectors (a multiple of {Dimension} values); got {vectors.Length} values. Wrong dimension?", parameterName);
-        VectorChecks.ThrowIfNotFinite(vectors, Dimension, parameterName);
-        return vectors.Length / Dimension;
-    }
+    private int CheckVectors(ReadOnlySpan<float> vectors, string parameterName) => VectorChecks.CheckRows(vectors, Dimension, parameterName);
 
     private float[] NormalizedCopy(ReadOnlySpan<float> vectors, int n)
     {

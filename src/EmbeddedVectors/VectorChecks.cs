@@ -21,7 +21,15 @@ internal static class VectorChecks
     {
         if (values.Length % dimension != 0)
             throw new ArgumentException(
-                $"Expected a multiple of the dimension {dimension} values (whole vectors), got {values.Length}.", parameterName);
+                $"Expected whole {dimension}-dimensional vectors (a multiple of {dimension} values); got {values.Length} values. Wrong dimension?", parameterName);
         return values.Length / dimension;
+    }
+
+    /// <summary>Whole rows of finite values: the check every public entry point that takes vectors makes. Returns the row count.</summary>
+    public static int CheckRows(ReadOnlySpan<float> values, int dimension, string parameterName)
+    {
+        int rows = RowCount(values, dimension, parameterName);
+        ThrowIfNotFinite(values, dimension, parameterName);
+        return rows;
     }
 }

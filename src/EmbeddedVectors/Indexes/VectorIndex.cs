@@ -152,12 +152,7 @@ public abstract class VectorIndex
         for (int i = 0; i < distances.Length; i++) distances[i] *= 0.5f; // ‖x − y‖² = 2 − 2 cos for unit vectors
     }
 
-    private protected int CheckVectors(ReadOnlySpan<float> vectors, string parameterName)
-    {
-        int n = VectorChecks.RowCount(vectors, Dimension, parameterName);
-        VectorChecks.ThrowIfNotFinite(vectors, Dimension, parameterName);
-        return n;
-    }
+    private protected int CheckVectors(ReadOnlySpan<float> vectors, string parameterName) => VectorChecks.CheckRows(vectors, Dimension, parameterName);
 
     private void CheckQuery(ReadOnlySpan<float> query)
     {
