@@ -1,5 +1,6 @@
 using System.Text;
 using EmbeddedVectors.Kernels;
+using EmbeddedVectors.Lists;
 using EmbeddedVectors.Storage;
 using EmbeddedVectors.Training;
 
@@ -129,72 +130,57 @@ public sealed partial class EmbeddedVectorStore
         int row = 0;
         for (int i = 0; i < list.Count; i++)
         {
-            if (list.Deleted[i] != 0) continue;
-            list.Vector(i).CopyTo(sample.AsSpan(row++ * Dimension, Dimension));
+            if (list.IsDeleted(i)) continue;
+            list.Row(i).CopyTo(sample.AsSpan(row++ * Dimension, Dimension));
         }
         TrainLocked(sample, live);
     }
 
     private void TrainLocked(ReadOnlySpan<float> sample, int n)
     {
-        var rankingMetric = Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
         int bits = FastScanCodes ? 4 : 8;
-        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, rankingMetric, _options.KMeans, MaxPrecomputedTableBytes, bits,
-            opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
+        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, Metric.RankingMetric(), _options.KMeans,
+            MaxPrecomputedTableBytes, bits, opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
         if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
         var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
         manifest.Write(StorePath);
 
-        // Re-file the exactly-searched entries as codes; they stay in the log until the next seal.
-        var old = _buffer;
-        var entries = old.Lists[0];
-        _state.EnterWriteLock();
-        try
-        {
-            _manifest = manifest;
-            _quantizer = quantizer;
-            _buffer = NewBuffer();
-            _bufferIds = [];
-        }
-        finally { _state.ExitWriteLock(); }
+        // Re-file the exactly-searched entries as codes in a new buffer (they stay in the log until the next seal),
+        // then swap: searches see the untrained buffer until the coded one is complete.
+        var entries = _buffer.Lists[0];
         var ids = new List<long>();
         var addresses = new List<long>();
         var vectors = new List<float>();
         for (int i = 0; i < entries.Count; i++)
         {
-            if (entries.Deleted[i] != 0) continue;
+            if (entries.IsDeleted(i)) continue;
             ids.Add(entries.Ids[i]);
             addresses.Add(entries.PayloadAddresses[i]);
-            vectors.AddRange(entries.Vector(i));
+            vectors.AddRange(entries.Row(i));
         }
-        ApplyUpserts(ids.ToArray(), vectors.ToArray(), addresses.ToArray());
+        var buffer = NewBuffer(quantizer);
+        var bufferIds = new Dictionary<long, (int List, int Position)>(ids.Count);
+        var encoded = Encode(quantizer, vectors.ToArray(), ids.Count);
+        for (int i = 0; i < ids.Count; i++)
+            bufferIds[ids[i]] = buffer.Append(encoded.List(i), encoded.Code(i), ids[i], addresses[i], encoded.Vector(i));
+        SwapStateLocked(manifest, quantizer, _segments, buffer, bufferIds);
     }
 
     /// <summary>Files prepared (finite, normalised) vectors into the write buffer, replacing older versions of their ids.</summary>
     private void ApplyUpserts(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, ReadOnlySpan<long> addresses)
     {
-        int n = ids.Length;
-        int[]? lists = null;
-        byte[]? codes = null;
-        int codeSize = _quantizer?.CodeSize ?? 0;
-        if (_quantizer != null)
-        {
-            // Encoding is the expensive part: it runs before the state lock, so searches go on meanwhile.
-            lists = new int[n];
-            codes = new byte[(long)n * codeSize];
-            _quantizer.Encode(vectors, n, lists, codes);
-        }
+        // Encoding is the expensive part: it runs before the state lock, so searches and reads go on meanwhile.
+        var encoded = Encode(_quantizer, vectors, ids.Length);
         _state.EnterWriteLock();
         try
         {
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < ids.Length; i++)
             {
                 RemoveLiveLocked(ids[i]);
-                int list = lists?[i] ?? 0;
-                var code = codes == null ? ReadOnlySpan<byte>.Empty : codes.AsSpan(i * codeSize, codeSize);
-                _bufferIds[ids[i]] = _buffer.Append(list, code, ids[i], addresses[i], vectors.Slice(i * Dimension, Dimension));
+                _bufferIds[ids[i]] = _buffer.Append(encoded.List(i), encoded.Code(i), ids[i], addresses[i], encoded.Vector(i));
             }
+            PublishLocked();
         }
         finally { _state.ExitWriteLock(); }
     }
@@ -202,7 +188,10 @@ public sealed partial class EmbeddedVectorStore
     private void ApplyDelete(long id)
     {
         _state.EnterWriteLock();
-        try { RemoveLiveLocked(id); }
+        try
+        {
+            if (RemoveLiveLocked(id)) PublishLocked();
+        }
         finally { _state.ExitWriteLock(); }
     }
 
@@ -214,13 +203,28 @@ public sealed partial class EmbeddedVectorStore
         {
             var segment = _segments[s];
             long position = segment.Segment.Find(id);
-            if (position >= 0 && segment.Deleted.MarkDeleted(position))
-            {
-                segment.Dirty = true;
-                return true;
-            }
+            if (position >= 0 && segment.MarkDeleted(position, _publications)) return true;
         }
         return false;
+    }
+
+    /// <summary>Cell and code of each vector (cell 0 and no code before training).</summary>
+    private EncodedRows Encode(IvfPqQuantizer? quantizer, ReadOnlySpan<float> vectors, int n)
+    {
+        if (quantizer == null) return new EncodedRows(null, null, 0, vectors, Dimension);
+        var lists = new int[n];
+        var codes = new byte[(long)n * quantizer.CodeSize];
+        quantizer.Encode(vectors, n, lists, codes);
+        return new EncodedRows(lists, codes, quantizer.CodeSize, vectors, Dimension);
+    }
+
+    private readonly ref struct EncodedRows(int[]? lists, byte[]? codes, int codeSize, ReadOnlySpan<float> vectors, int dimension)
+    {
+        private readonly ReadOnlySpan<float> _vectors = vectors;
+
+        public int List(int i) => lists?[i] ?? 0;
+        public ReadOnlySpan<byte> Code(int i) => codes == null ? default : codes.AsSpan(i * codeSize, codeSize);
+        public ReadOnlySpan<float> Vector(int i) => _vectors.Slice(i * dimension, dimension);
     }
 
     private void ReplayRecord(in LogRecordView record)

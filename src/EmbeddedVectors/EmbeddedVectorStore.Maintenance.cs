@@ -7,29 +7,34 @@ public sealed partial class EmbeddedVectorStore
     /// <summary>The entry <paramref name="id"/> with its vector and payload, or null when there is none.</summary>
     public StoredEntry? Get(long id)
     {
-        ThrowIfDisposed();
         float[] vector;
         long address;
-        _state.EnterReadLock();
+        var snapshot = AcquireSnapshot();
         try
         {
-            if (!TryLocateLocked(id, out var source, out long position, out int list)) return null;
-            if (source < 0)
+            _state.EnterReadLock();
+            try
             {
-                var entries = _buffer.Lists[list];
-                vector = entries.Vector((int)position).ToArray();
-                address = entries.PayloadAddresses[(int)position];
+                if (!TryLocateLocked(id, out var source, out long position, out int list)) return null;
+                if (source < 0)
+                {
+                    var entries = _buffer.Lists[list];
+                    vector = entries.Row((int)position).ToArray();
+                    address = entries.PayloadAddresses[(int)position];
+                }
+                else
+                {
+                    var segment = _segments[source].Segment;
+                    address = segment.PayloadAddressAt(position);
+                    vector = segment.Shape.HasVectors ? segment.VectorAt(position).ToArray() : ReadVectorFromLog(address, id);
+                }
             }
-            else
-            {
-                var segment = _segments[source].Segment;
-                address = segment.PayloadAddressAt(position);
-                vector = segment.Shape.HasVectors ? segment.VectorAt(position).ToArray() : ReadVectorFromLog(address, id);
-            }
-            // Read while still holding the lock: compaction cannot move the payload from under us.
+            finally { _state.ExitReadLock(); }
+            // The snapshot taken first pins the log: compaction truncates what it moved only once no older snapshot
+            // is in use, so the address stays readable without holding the lock.
             return new StoredEntry(id, vector, _log.ReadPayload(address, id));
         }
-        finally { _state.ExitReadLock(); }
+        finally { snapshot.Release(); }
     }
 
     /// <summary>True when a live entry has this id.</summary>
@@ -98,20 +103,15 @@ public sealed partial class EmbeddedVectorStore
             };
             manifest.Write(StorePath);
             var old = _segments;
-            _state.EnterWriteLock();
-            try
-            {
-                _segments = merged == null ? [] : [merged];
-                _manifest = manifest;
-            }
-            finally { _state.ExitWriteLock(); }
+            SwapStateLocked(manifest, _quantizer, merged == null ? [] : [merged], _buffer, _bufferIds);
             foreach (var segment in old)
             {
-                segment.Dispose();
-                DeleteSegmentFiles(segment.Segment.Number);
+                // The files go when the last search that may scan them ends.
+                segment.MarkObsolete();
+                segment.Release();
             }
             // Every live payload now lies at or after firstCopy; what is before it is dead.
-            _log.TruncateUntil(live > 0 ? firstCopy : _log.CommittedUntilAddress);
+            TruncateLogWhenUnpinnedLocked(live > 0 ? firstCopy : _log.CommittedUntilAddress);
         }
     }
 
@@ -205,8 +205,8 @@ public sealed partial class EmbeddedVectorStore
                     var entries = _buffer.Lists[list];
                     for (int i = 0; i < entries.Count; i++)
                     {
-                        if (entries.Deleted[i] != 0) continue;
-                        var vector = entries.HasVectors ? entries.Vector(i) : ReadOnlySpan<float>.Empty;
+                        if (entries.IsDeleted(i)) continue;
+                        var vector = entries.HasRows ? entries.Row(i) : ReadOnlySpan<float>.Empty;
                         entries.CodeAt(i, code);
                         writer.Append(list, code, entries.Ids[i], entries.PayloadAddresses[i], vector);
                     }
@@ -220,11 +220,8 @@ public sealed partial class EmbeddedVectorStore
         foreach (var segment in _segments)
         {
             if (!segment.Dirty) continue;
-            long version = segment.DeletionsVersion + 1;
-            segment.Deleted.Write(StorePath, segment.Segment.Number, version);
-            if (segment.DeletionsVersion > 0) staleDeletions.Add((segment.Segment.Number, segment.DeletionsVersion));
-            segment.DeletionsVersion = version;
-            segment.Dirty = false;
+            long replaced = segment.WriteDeletions();
+            if (replaced > 0) staleDeletions.Add((segment.Segment.Number, replaced));
         }
         var segments = new List<SealedSegment>(_segments);
         if (sealedBuffer != null) segments.Add(sealedBuffer);
@@ -238,16 +235,8 @@ public sealed partial class EmbeddedVectorStore
             Generation = _manifest.Generation + 1,
         };
         manifest.Write(StorePath);
-        _state.EnterWriteLock();
-        try
-        {
-            _segments = segments;
-            _manifest = manifest;
-            _buffer = NewBuffer();
-            _bufferIds = [];
-        }
-        finally { _state.ExitWriteLock(); }
-        foreach (var (segment, version) in staleDeletions) TryDelete(Path.Combine(StorePath, DeletionBitmap.FileName(segment, version)));
+        SwapStateLocked(manifest, _quantizer, segments, NewBuffer(_quantizer), []);
+        foreach (var (segment, version) in staleDeletions) StoreFiles.TryDelete(Path.Combine(StorePath, DeletionBitmap.FileName(segment, version)));
     }
 
     private bool TryLocateLocked(long id, out int source, out long position, out int list)
@@ -275,22 +264,6 @@ public sealed partial class EmbeddedVectorStore
         var vector = new float[Dimension];
         _log.ReadVector(address, id, vector);
         return vector;
-    }
-
-    private void DeleteSegmentFiles(long number)
-    {
-        TryDelete(Path.Combine(StorePath, SegmentWriter.CodesFileName(number)));
-        TryDelete(Path.Combine(StorePath, SegmentWriter.VectorsFileName(number)));
-        foreach (var file in Directory.EnumerateFiles(StorePath, Path.GetFileNameWithoutExtension(SegmentWriter.CodesFileName(number)) + ".del-*"))
-            TryDelete(file);
-    }
-
-    private static void TryDelete(string path)
-    {
-        // A file left behind wastes space but harms nothing: the manifest no longer names it.
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 
     private static long DirectorySize(string directory)

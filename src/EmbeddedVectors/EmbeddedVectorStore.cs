@@ -1,3 +1,4 @@
+using EmbeddedVectors.Lists;
 using EmbeddedVectors.Storage;
 using EmbeddedVectors.Training;
 
@@ -26,12 +27,15 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     private readonly EmbeddedVectorStoreOptions _options;
     private readonly FileStream? _lock;
     private readonly PayloadLog _log;
-    private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
     private readonly Lock _writer = new();
+
+    // The writer's state. It changes only under _state's write lock, which readers of ids (Get, Contains, GetInfo)
+    // take shared; searches take no lock: they read the published snapshot.
+    private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
     private Manifest _manifest;
     private IvfPqQuantizer? _quantizer;
     private List<SealedSegment> _segments = [];
-    private WriteBuffer _buffer;
+    private CodeLists _buffer;
     private Dictionary<long, (int List, int Position)> _bufferIds = [];
     private bool _disposed;
 
@@ -55,13 +59,18 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _segments = segments;
             log = PayloadLog.Open(Path.Combine(directory, LogDirectoryName), options.ReadOnly);
             _log = log;
-            _buffer = NewBuffer();
+            _buffer = NewBuffer(_quantizer);
+            _replaying = true;
             _log.Replay(_manifest.SealedUntilAddress, ReplayRecord);
+            _replaying = false;
+            _state.EnterWriteLock();
+            try { PublishLocked(); }
+            finally { _state.ExitWriteLock(); }
         }
         catch
         {
             log?.Dispose();
-            foreach (var segment in segments) segment.Dispose();
+            foreach (var segment in segments) segment.Release();
             lockFile?.Dispose();
             throw;
         }
@@ -87,14 +96,8 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     {
         get
         {
-            _state.EnterReadLock();
-            try
-            {
-                long count = _buffer.Count - _buffer.DeletedCount;
-                foreach (var segment in _segments) count += segment.Segment.Count - segment.Deleted.DeletedCount;
-                return count;
-            }
-            finally { _state.ExitReadLock(); }
+            ThrowIfDisposed();
+            return Volatile.Read(ref _current).LiveCount;
         }
     }
 
@@ -172,15 +175,17 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 {
                     SealLocked();
                     _log.Commit();
+                    TruncateLogWhenUnpinnedLocked();
                 }
             }
             finally
             {
                 _disposed = true;
+                // Searches still running keep their snapshot, and with it the segments they scan, until they end.
+                foreach (var segment in _segments) segment.Release();
+                _current.Release();
                 _log.Dispose();
-                foreach (var segment in _segments) segment.Dispose();
                 _lock?.Dispose();
-                _state.Dispose();
             }
         }
     }
@@ -204,10 +209,10 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     /// <summary>This open's seal threshold: the option when given, else the one recorded at creation.</summary>
     private int SealThreshold => _options.SealThreshold > 0 ? _options.SealThreshold : _manifest.SealThreshold;
 
-    private WriteBuffer NewBuffer()
-        => _quantizer == null
-            ? new WriteBuffer(1, Dimension, 0, keepVectors: true, packed: false)
-            : new WriteBuffer(_manifest.NList, Dimension, _quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes);
+    private CodeLists NewBuffer(IvfPqQuantizer? quantizer)
+        => quantizer == null
+            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false)
+            : new CodeLists(_manifest.NList, Dimension, quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -215,47 +220,5 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     {
         ThrowIfDisposed();
         if (IsReadOnly) throw new InvalidOperationException($"The store at {StorePath} was opened read-only.");
-    }
-
-    /// <summary>A sealed segment with its deletions.</summary>
-    private sealed class SealedSegment : IDisposable
-    {
-        private SealedSegment(Segment segment, DeletionBitmap deleted, long deletionsVersion)
-        {
-            Segment = segment;
-            Deleted = deleted;
-            DeletionsVersion = deletionsVersion;
-        }
-
-        public Segment Segment { get; }
-        public DeletionBitmap Deleted { get; }
-        public long DeletionsVersion { get; set; }
-
-        /// <summary>Deletions made since they were last written.</summary>
-        public bool Dirty { get; set; }
-
-        public static SealedSegment Open(string directory, SegmentEntry entry, SegmentShape shape)
-        {
-            var segment = Segment.Open(directory, entry.Number, shape);
-            try
-            {
-                if (segment.Count != entry.Count)
-                    throw new CorruptFileException(Path.Combine(directory, SegmentWriter.CodesFileName(entry.Number)),
-                        $"holds {segment.Count} entries but the manifest says {entry.Count}.");
-                var deleted = entry.DeletionsVersion == 0
-                    ? new DeletionBitmap(segment.Count)
-                    : DeletionBitmap.Load(directory, entry.Number, entry.DeletionsVersion, segment.Count);
-                return new SealedSegment(segment, deleted, entry.DeletionsVersion);
-            }
-            catch
-            {
-                segment.Dispose();
-                throw;
-            }
-        }
-
-        public SegmentEntry ToEntry() => new(Segment.Number, Segment.Count, DeletionsVersion);
-
-        public void Dispose() => Segment.Dispose();
     }
 }

@@ -16,6 +16,16 @@ public enum Metric
     Cosine = 2,
 }
 
+/// <summary>The rule every index and the store rank by.</summary>
+internal static class MetricRanking
+{
+    /// <summary>
+    /// The metric the algorithms rank by: inner product stays inner product (ranked by −⟨q, x⟩); L2 and cosine
+    /// rank by squared L2 (cosine on unit-length vectors, where ‖x − y‖² = 2 − 2 cos).
+    /// </summary>
+    public static Metric RankingMetric(this Metric metric) => metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
+}
+
 /// <summary>Parsing and naming of <see cref="Metric"/> values as the CLI and files spell them.</summary>
 public static class MetricNames
 {

@@ -1,3 +1,4 @@
+using EmbeddedVectors.Lists;
 using System.Runtime.CompilerServices;
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Search;

@@ -1,3 +1,4 @@
+using EmbeddedVectors.Lists;
 using EmbeddedVectors.Search;
 using EmbeddedVectors.Training;
 

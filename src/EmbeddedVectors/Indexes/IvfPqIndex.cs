@@ -1,6 +1,6 @@
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Search;
-using EmbeddedVectors.Storage;
+using EmbeddedVectors.Lists;
 using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Indexes;
@@ -49,7 +49,8 @@ public sealed class IvfPqIndex : VectorIndex
 {
     private readonly IvfPqOptions _options;
     private IvfPqQuantizer? _quantizer;
-    private WriteBuffer? _lists;
+    private CodeLists? _lists;
+    private IInvertedLists[] _sources = [];
 
     /// <summary>Creates an untrained index.</summary>
     /// <exception cref="ArgumentException">The dimension is not divisible by m, m is odd for fast-scan, or nlist is not positive.</exception>
@@ -101,7 +102,9 @@ public sealed class IvfPqIndex : VectorIndex
     {
         _quantizer = IvfPqQuantizer.Train(vectors, n, Dimension, NList, M, RankingMetric, _options.KMeans, _options.MaxPrecomputedTableBytes,
             bits: FastScanCodes ? 4 : 8, opqIterations: _options.OpqIterations);
-        _lists = new WriteBuffer(NList, Dimension, M, _options.StoreVectors, packed: FastScanCodes);
+        _lists = new CodeLists(NList, Dimension, M, _options.StoreVectors, packed: FastScanCodes);
+        // The index is not searched while it is added to, so a view that always sees every entry will do.
+        _sources = [new CodeListsView(_lists, CodeListsView.Latest)];
     }
 
     private protected override void AddCore(ReadOnlySpan<float> vectors, int n, ReadOnlySpan<long> ids)
@@ -117,41 +120,6 @@ public sealed class IvfPqIndex : VectorIndex
     {
         if (parameters.Rerank > 0 && !_options.StoreVectors)
             throw new InvalidOperationException("Re-ranking needs the full vectors, but this index was built with StoreVectors = false.");
-        var lists = _lists!;
-        var probe = new IvfProbe(Quantizer, query, parameters.NProbe, FastScanCodes);
-        bool rerank = parameters.Rerank > 0;
-        var heap = IvfProbe.CandidateHeap(parameters.Rerank, distances, ids);
-        for (int p = 0; p < probe.Count; p++)
-        {
-            var list = lists.Lists[probe.List(p)];
-            if (list.Count == 0) continue;
-            probe.EnterCell(p);
-            if (rerank)
-            {
-                // Shortlist labels are cell << 32 | position, so the exact pass can find the vector.
-                var positions = new SequentialCandidates((long)probe.List(p) << 32);
-                probe.Scan(list.Codes, list.Count, ref positions, ref heap);
-            }
-            else
-            {
-                var labelled = new LabelledCandidates(list.Ids);
-                probe.Scan(list.Codes, list.Count, ref labelled, ref heap);
-            }
-        }
-        if (!rerank) return heap.SortAscending();
-        var source = new ListVectors(lists);
-        return IvfProbe.Rerank(query, RankingMetric, ref heap, ref source, distances, ids);
-    }
-
-    /// <summary>Resolves cell &lt;&lt; 32 | position labels to the list's stored vector and id.</summary>
-    private readonly struct ListVectors(WriteBuffer lists) : IRerankSource
-    {
-        public ReadOnlySpan<float> Vector(long label, out long id)
-        {
-            var list = lists.Lists[(int)(label >> 32)];
-            int position = (int)(label & 0xFFFF_FFFF);
-            id = list.Ids[position];
-            return list.Vector(position);
-        }
+        return IvfSearcher.Search(Quantizer, FastScanCodes, query, _sources, new SearchRequest(parameters.NProbe, parameters.Rerank, Filter: null), distances, ids);
     }
 }

@@ -39,7 +39,7 @@ public abstract class VectorIndex
     public abstract bool IsTrained { get; }
 
     /// <summary>The metric the algorithm ranks by: cosine becomes L2 on normalised vectors.</summary>
-    private protected Metric RankingMetric => Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
+    private protected Metric RankingMetric => Metric.RankingMetric();
 
     /// <summary>Learns the index's quantizers from <paramref name="vectors"/> (row-major, whole vectors).</summary>
     public void Train(ReadOnlySpan<float> vectors)

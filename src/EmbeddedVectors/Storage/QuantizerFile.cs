@@ -70,7 +70,7 @@ internal static class QuantizerFile
         var values = MemoryMarshal.Cast<byte, float>(file.AsSpan(HeaderSize));
         var centroids = values[..(nlist * dimension)];
         var codebooks = values[(nlist * dimension)..];
-        var ranking = metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
+        var ranking = metric.RankingMetric();
         return (CoarseQuantizer.FromCentroids(centroids, nlist, dimension, ranking), ProductQuantizer.FromCodebooks(dimension, m, codebooks, bits));
     }
 }

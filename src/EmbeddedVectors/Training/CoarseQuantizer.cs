@@ -43,7 +43,7 @@ public sealed class CoarseQuantizer
         if (n < nlist)
             throw new ArgumentException($"Training {nlist} cells needs at least {nlist} vectors; got {n}. Train on more vectors or lower nlist.", nameof(n));
         var result = KMeans.Train(vectors, n, dimension, nlist, options);
-        return new CoarseQuantizer(result.Centroids, nlist, dimension, RankingOf(rankingMetric));
+        return new CoarseQuantizer(result.Centroids, nlist, dimension, MetricRanking.RankingMetric(rankingMetric));
     }
 
     /// <summary>Rebuilds a quantizer from stored centroids.</summary>
@@ -53,7 +53,7 @@ public sealed class CoarseQuantizer
         if (centroids.Length != (long)nlist * dimension)
             throw new ArgumentException($"Expected {nlist} × {dimension} centroid values, got {centroids.Length}.", nameof(centroids));
         VectorChecks.ThrowIfNotFinite(centroids, dimension, nameof(centroids));
-        return new CoarseQuantizer(centroids.ToArray(), nlist, dimension, RankingOf(rankingMetric));
+        return new CoarseQuantizer(centroids.ToArray(), nlist, dimension, MetricRanking.RankingMetric(rankingMetric));
     }
 
     /// <summary>The cell of each of <paramref name="n"/> row-major vectors.</summary>
@@ -84,5 +84,4 @@ public sealed class CoarseQuantizer
         return heap.SortAscending();
     }
 
-    private static Metric RankingOf(Metric metric) => metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
 }
