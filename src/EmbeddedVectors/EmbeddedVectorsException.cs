@@ -30,3 +30,25 @@ public class CorruptFileException : EmbeddedVectorsException
     /// <summary>What is wrong with it, without the path.</summary>
     public string Problem { get; }
 }
+
+/// <summary>
+/// A file was written by a newer EmbeddedVectors, in a format version this build cannot read. A
+/// <see cref="CorruptFileException"/>, so callers that catch that keep working; catch this one to tell "upgrade"
+/// apart from "damaged".
+/// </summary>
+public sealed class NewerFormatVersionException : CorruptFileException
+{
+    /// <summary>Creates the exception for <paramref name="path"/>, whose format version is <paramref name="fileVersion"/>.</summary>
+    public NewerFormatVersionException(string path, long fileVersion, long supportedVersion)
+        : base(path, $"written by a newer EmbeddedVectors (format version {fileVersion}); this build reads version {supportedVersion}. Upgrade EmbeddedVectors to open it.")
+    {
+        FileVersion = fileVersion;
+        SupportedVersion = supportedVersion;
+    }
+
+    /// <summary>The format version written in the file.</summary>
+    public long FileVersion { get; }
+
+    /// <summary>The newest format version of this kind of file that this build reads.</summary>
+    public long SupportedVersion { get; }
+}

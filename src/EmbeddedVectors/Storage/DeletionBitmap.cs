@@ -154,8 +154,7 @@ internal sealed class DeletionBitmap
 
         if (!header[..8].SequenceEqual(Magic))
             throw new CorruptFileException(path, "not a deletion file: the first 8 bytes are not \"EVDELMAP\"");
-        if (FileHeaders.VersionProblem(BinaryPrimitives.ReadUInt32LittleEndian(header[VersionOffset..])) is { } problem)
-            throw new CorruptFileException(path, problem);
+        FileHeaders.CheckVersion(path, BinaryPrimitives.ReadUInt32LittleEndian(header[VersionOffset..]));
         if (BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderChecksumOffset..]) != FileHeaders.Checksum(header[..HeaderChecksumOffset]))
             throw new CorruptFileException(path, "the header checksum does not match; the header is damaged");
         uint headerSize = BinaryPrimitives.ReadUInt32LittleEndian(header[HeaderSizeOffset..]);

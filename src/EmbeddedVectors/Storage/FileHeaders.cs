@@ -6,7 +6,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace EmbeddedVectors.Storage;
 
-/// <summary>What the segment and deletion files share: version rule, checksums, alignment and durable writes.</summary>
+/// <summary>What the store's files share: version rule, checksums, alignment and durable writes.</summary>
 internal static partial class FileHeaders
 {
     /// <summary>The only format version this build writes and reads.</summary>
@@ -38,13 +38,16 @@ internal static partial class FileHeaders
     /// <summary>Rounds <paramref name="offset"/> up to the next region boundary.</summary>
     public static long AlignUp(long offset) => checked(offset + RegionAlignment - 1) & ~(long)(RegionAlignment - 1);
 
-    /// <summary>The problem to report for a version other than <see cref="FormatVersion"/>, or null when it is readable.</summary>
-    public static string? VersionProblem(uint version) => version switch
+    /// <summary>
+    /// The version rule of every file with a format version in its header: versions 1 to <paramref name="newest"/>
+    /// are readable, a version of 0 or below is damage (<see cref="CorruptFileException"/>), and a version above
+    /// <paramref name="newest"/> was written by a newer EmbeddedVectors (<see cref="NewerFormatVersionException"/>).
+    /// </summary>
+    public static void CheckVersion(string path, long version, long newest = FormatVersion)
     {
-        FormatVersion => null,
-        > FormatVersion => $"written by a newer EmbeddedVectors (format version {version}); this build reads version {FormatVersion}",
-        _ => $"unknown format version {version}; this build reads version {FormatVersion}",
-    };
+        if (version < 1) throw new CorruptFileException(path, $"invalid format version {version}; this build reads version {newest}.");
+        if (version > newest) throw new NewerFormatVersionException(path, version, newest);
+    }
 
     /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>, or reports the file truncated.</summary>
     public static void ReadExactly(SafeFileHandle file, Span<byte> buffer, long offset, string path)
@@ -232,7 +235,7 @@ internal sealed class SegmentHeader
         if (!header[..magic.Length].SequenceEqual(magic))
             throw new CorruptFileException(path, $"not a segment file of this kind: the first 8 bytes are not \"{System.Text.Encoding.ASCII.GetString(magic)}\"");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[VersionOffset..]);
-        if (FileHeaders.VersionProblem(version) is { } problem) throw new CorruptFileException(path, problem);
+        FileHeaders.CheckVersion(path, version);
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(header[ChecksumOffset..]);
         if (stored != FileHeaders.Checksum(header[..ChecksumOffset]))
             throw new CorruptFileException(path, "the header checksum does not match; the header is damaged");

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -17,8 +15,10 @@ internal sealed record Manifest
 {
     public const string FileName = "MANIFEST";
     public const int FormatVersion = 1;
-    private static readonly byte[] Magic = "EVMANIFS"u8.ToArray();
-    private const int HeaderSize = 24; // magic (8) · version (4) · body length (4) · body checksum XxHash3-64 (8)
+
+    /// <summary>The header: magic · version · body length (field 0) · body checksum; no header checksum (24 bytes).</summary>
+    internal static readonly ChecksummedFile Layout = new("manifest", "EVMANIFS"u8, FormatVersion, fieldCount: 1, hasHeaderChecksum: false, bodyName: "JSON body");
+    private const int BodyLengthField = 0;
 
     public required int Dimension { get; init; }
     public required Metric Metric { get; init; }
@@ -49,13 +49,7 @@ internal sealed record Manifest
     public void Write(string directory)
     {
         byte[] body = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
-        var file = new byte[HeaderSize + body.Length];
-        Magic.CopyTo(file, 0);
-        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(8), FormatVersion);
-        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(12), body.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(16), XxHash3.HashToUInt64(body));
-        body.CopyTo(file, HeaderSize);
-        DurableFile.ReplaceAtomically(Path.Combine(directory, FileName), file);
+        Layout.Write(Path.Combine(directory, FileName), [body.Length], body);
     }
 
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
@@ -63,21 +57,8 @@ internal sealed record Manifest
     public static Manifest Read(string directory)
     {
         string path = Path.Combine(directory, FileName);
-        if (!File.Exists(path))
-            throw new CorruptFileException(path, "missing: this directory is not an EmbeddedVectors store (no MANIFEST). Create one with EmbeddedVectorStore.Create.");
-        byte[] file = File.ReadAllBytes(path);
-        if (file.Length < HeaderSize || !file.AsSpan(0, 8).SequenceEqual(Magic))
-            throw new CorruptFileException(path, "not an EmbeddedVectors manifest (wrong magic number).");
-        int version = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(8));
-        if (version > FormatVersion)
-            throw new CorruptFileException(path, $"written by a newer EmbeddedVectors (manifest format version {version}); this build reads version {FormatVersion}. Upgrade EmbeddedVectors to open it.");
-        if (version < 1) throw new CorruptFileException(path, $"invalid format version {version}.");
-        int length = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
-        if (length < 0 || length != file.Length - HeaderSize)
-            throw new CorruptFileException(path, $"truncated or padded: the header announces {length} body bytes, the file has {file.Length - HeaderSize}.");
-        var body = file.AsSpan(HeaderSize);
-        if (XxHash3.HashToUInt64(body) != BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(16)))
-            throw new CorruptFileException(path, "checksum mismatch: the manifest is damaged.");
+        var file = Layout.Read(path, "missing: this directory is not an EmbeddedVectors store (no MANIFEST). Create one with EmbeddedVectorStore.Create.");
+        var body = file.Body(file.Field(BodyLengthField));
         Manifest? manifest;
         try
         {

@@ -154,7 +154,11 @@ public sealed class DeletionBitmapTests : IDisposable
     {
         Sample(100, seed: 5, out _).Write(_temp.Path, 1, 1);
         RewriteHeader(b => BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(DeletionBitmap.VersionOffset), 2));
-        Assert.Contains("newer", Assert.Throws<CorruptFileException>(() => DeletionBitmap.Load(_temp.Path, 1, 1, 100)).Problem);
+        var e = Assert.Throws<NewerFormatVersionException>(() => DeletionBitmap.Load(_temp.Path, 1, 1, 100));
+        Assert.Contains("newer", e.Problem);
+        Assert.Equal((2, 1), (e.FileVersion, e.SupportedVersion));
+        RewriteHeader(b => BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(DeletionBitmap.VersionOffset), 0));
+        Assert.Contains("invalid format version 0", Assert.Throws<CorruptFileException>(() => DeletionBitmap.Load(_temp.Path, 1, 1, 100)).Problem);
     }
 
     [Fact]

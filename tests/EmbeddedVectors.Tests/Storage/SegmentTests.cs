@@ -367,10 +367,14 @@ public sealed class SegmentTests : IDisposable
     {
         WriteStandard();
         RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 2));
-        var e = OpenFails();
+        var e = Assert.Throws<NewerFormatVersionException>(() => Segment.Open(_temp.Path, 1, Standard).Dispose());
+        Assert.Equal((2, 1), (e.FileVersion, e.SupportedVersion));
+        Assert.Equal(CodesPath(), e.FilePath);
         Assert.Contains("newer", e.Problem);
         Assert.Contains("format version 2", e.Problem);
         Assert.Contains("reads version 1", e.Problem);
+        RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 0));
+        Assert.Contains("invalid format version 0", OpenFails().Problem);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
+using EmbeddedVectors.Storage;
 
 namespace EmbeddedVectors.Tests.Store;
 
@@ -24,9 +25,9 @@ public sealed class StoreErrorTests
         return values;
     }
 
-    private static EmbeddedVectorStore Filled(string path, int count = 500)
+    private static EmbeddedVectorStore Filled(string path, int count = 500, bool opq = false)
     {
-        var store = EmbeddedVectorStore.Create(path, Options);
+        var store = EmbeddedVectorStore.Create(path, Options with { Opq = opq, OpqIterations = 2 });
         store.AddRange(Enumerable.Range(0, count).Select(i => (long)i).ToArray(), Vectors(count));
         store.Commit();
         return store;
@@ -96,8 +97,76 @@ public sealed class StoreErrorTests
         var bytes = File.ReadAllBytes(manifest);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 99);
         File.WriteAllBytes(manifest, bytes);
-        var e = Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path));
+        var e = Assert.Throws<NewerFormatVersionException>(() => EmbeddedVectorStore.Open(dir.Path));
         Assert.Contains("newer", e.Message);
+    }
+
+    [Theory]
+    [InlineData(Manifest.FileName)]
+    [InlineData(QuantizerFile.FileName)]
+    [InlineData(RotationFile.FileName)]
+    public void A_format_version_of_zero_or_below_or_above_the_newest_is_refused_naming_the_versions(string fileName)
+    {
+        using var dir = new TempStoreDirectory();
+        Filled(dir.Path, opq: true).Dispose();
+        var layout = fileName switch
+        {
+            Manifest.FileName => Manifest.Layout,
+            QuantizerFile.FileName => QuantizerFile.Layout,
+            _ => RotationFile.Layout,
+        };
+        string path = Path.Combine(dir.Path, fileName);
+        byte[] original = File.ReadAllBytes(path);
+
+        foreach (int version in new[] { 0, -1, int.MinValue })
+        {
+            WriteVersion(path, original, layout, version);
+            var e = Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path));
+            Assert.Equal(fileName, Path.GetFileName(e.FilePath));
+            Assert.Contains($"invalid format version {version};", e.Problem);
+        }
+        foreach (int version in new[] { layout.FormatVersion + 1, int.MaxValue })
+        {
+            WriteVersion(path, original, layout, version);
+            var e = Assert.Throws<NewerFormatVersionException>(() => EmbeddedVectorStore.Open(dir.Path));
+            Assert.Equal(fileName, Path.GetFileName(e.FilePath));
+            Assert.Equal(version, e.FileVersion);
+            Assert.Equal(layout.FormatVersion, e.SupportedVersion);
+            Assert.Contains($"newer EmbeddedVectors (format version {version}); this build reads version {layout.FormatVersion}. Upgrade", e.Message);
+        }
+        File.WriteAllBytes(path, original);
+        using var store = EmbeddedVectorStore.Open(dir.Path);
+        Assert.Equal(500, store.Count);
+    }
+
+    /// <summary>Writes <paramref name="original"/> with another format version and, where the file has one, a header checksum that matches it.</summary>
+    private static void WriteVersion(string path, byte[] original, ChecksummedFile layout, int version)
+    {
+        var bytes = original.ToArray();
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(ChecksummedFile.VersionOffset), version);
+        if (layout.HeaderChecksumOffset >= 0)
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(layout.HeaderChecksumOffset), XxHash3.HashToUInt64(bytes.AsSpan(0, layout.HeaderChecksumOffset)));
+        File.WriteAllBytes(path, bytes);
+    }
+
+    [Theory]
+    [InlineData(QuantizerFile.FileName)]
+    [InlineData(RotationFile.FileName)]
+    public void A_damaged_quantizer_or_rotation_header_or_body_is_detected(string fileName)
+    {
+        using var dir = new TempStoreDirectory();
+        Filled(dir.Path, opq: true).Dispose();
+        string path = Path.Combine(dir.Path, fileName);
+        byte[] original = File.ReadAllBytes(path);
+        foreach (var (offset, problem) in new[] { (ChecksummedFile.VersionOffset, "header checksum"), (original.Length - 3, "body checksum") })
+        {
+            var bytes = original.ToArray();
+            bytes[offset] ^= 0x10;
+            File.WriteAllBytes(path, bytes);
+            Assert.Contains(problem, Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path)).Problem);
+        }
+        File.WriteAllBytes(path, original[..^4]);
+        Assert.Contains("truncated or padded", Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path)).Problem);
     }
 
     [Fact]
