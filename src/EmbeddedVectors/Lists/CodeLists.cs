@@ -134,6 +134,7 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
     /// </summary>
     public int CountAt(long sequence)
     {
+        if (sequence == CodeListsView.Latest) return Count;
         var appendedAt = _appendedAt.Items;
         int low = 0, high = appendedAt.Length; // the first position not visible
         while (low < high)
