@@ -18,6 +18,7 @@ internal sealed class SearchScratch
     private float[] _vector = [];
     private float[] _rotated = [];
     private byte[] _lut = [];
+    private float[] _cellTableBuild = [];
 
     public static SearchScratch Current => t_current ??= new SearchScratch();
 
@@ -31,6 +32,7 @@ internal sealed class SearchScratch
     public Span<float> Vector(int length) => Take(ref _vector, length);
     public Span<float> Rotated(int length) => Take(ref _rotated, length);
     public Span<byte> Lut(int length) => Take(ref _lut, length);
+    public Span<float> CellTableBuild(int length) => Take(ref _cellTableBuild, length);
 
     private static Span<T> Take<T>(ref T[] buffer, int length)
     {

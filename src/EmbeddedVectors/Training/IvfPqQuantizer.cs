@@ -17,6 +17,8 @@ namespace EmbeddedVectors.Training;
 internal sealed class IvfPqQuantizer
 {
     private readonly float[]? _precomputed;
+    private readonly float[]? _codewordNorms;
+    private readonly byte[]? _precomputedReady;
 
     public IvfPqQuantizer(CoarseQuantizer coarse, ProductQuantizer pq, long maxPrecomputedTableBytes, OpqRotation? rotation = null)
     {
@@ -25,9 +27,14 @@ internal sealed class IvfPqQuantizer
         Coarse = coarse;
         Pq = pq;
         Rotation = rotation;
-        _precomputed = RankingMetric == Metric.L2 && (long)coarse.NList * pq.TableLength * sizeof(float) <= maxPrecomputedTableBytes
-            ? PrecomputeCellTables(coarse, pq)
-            : null;
+        if (RankingMetric == Metric.L2 && (long)coarse.NList * pq.TableLength * sizeof(float) <= maxPrecomputedTableBytes)
+        {
+            // Built lazily, a cell the first time it is probed: opening a store costs nothing proportional to
+            // nlist × m × 256, and the pages of cells never probed are never touched.
+            _precomputed = new float[(long)coarse.NList * pq.TableLength];
+            _precomputedReady = new byte[coarse.NList];
+            _codewordNorms = CodewordNorms(pq);
+        }
     }
 
     public CoarseQuantizer Coarse { get; }
@@ -125,7 +132,7 @@ internal sealed class IvfPqQuantizer
         }
         if (_precomputed != null)
         {
-            VectorKernels.MultiplyAdd(_precomputed.AsSpan(list * TableLength, TableLength), queryTable, 2f, cellTable);
+            VectorKernels.MultiplyAdd(PrecomputedTable(list), queryTable, 2f, cellTable);
             bias = cellDistance;
             return cellTable;
         }
@@ -136,24 +143,29 @@ internal sealed class IvfPqQuantizer
         return cellTable;
     }
 
-    /// <summary>‖r‖² + 2⟨c_l, r⟩ for every cell l, sub-quantizer and code word r.</summary>
-    private static float[] PrecomputeCellTables(CoarseQuantizer coarse, ProductQuantizer pq)
+    /// <summary>‖r‖² + 2⟨c_l, r⟩ for cell l, every sub-quantizer and code word r; computed on first use.</summary>
+    private ReadOnlySpan<float> PrecomputedTable(int list)
     {
-        int tableLength = pq.TableLength;
-        var norms = new float[tableLength];
+        var table = _precomputed.AsSpan(list * TableLength, TableLength);
+        if (Volatile.Read(ref _precomputedReady![list]) != 0) return table;
+        // Built aside and copied in: two threads may fill the same cell at once, and they copy the same final values.
+        var built = SearchScratch.Current.CellTableBuild(TableLength);
+        Pq.ComputeInnerProductTable(Coarse.Centroid(list), built); // −⟨c_l, r⟩
+        VectorKernels.MultiplyAdd(_codewordNorms, built, -2f, built);
+        built.CopyTo(table);
+        Volatile.Write(ref _precomputedReady[list], 1);
+        return table;
+    }
+
+    private static float[] CodewordNorms(ProductQuantizer pq)
+    {
+        var norms = new float[pq.TableLength];
         for (int j = 0; j < pq.SubQuantizers; j++)
         {
             var book = pq.Codebook(j);
             for (int c = 0; c < pq.Centroids; c++) norms[j * pq.Centroids + c] = VectorKernels.SquaredNorm(book.Slice(c * pq.SubDimension, pq.SubDimension));
         }
-        var tables = new float[(long)coarse.NList * tableLength];
-        Parallel.For(0, coarse.NList, list =>
-        {
-            var table = tables.AsSpan(list * tableLength, tableLength);
-            pq.ComputeInnerProductTable(coarse.Centroid(list), table); // −⟨c_l, r⟩
-            VectorKernels.MultiplyAdd(norms, table, -2f, table);
-        });
-        return tables;
+        return norms;
     }
 
     private static void Residual(CoarseQuantizer coarse, ReadOnlySpan<float> vector, int list, Span<float> residual)

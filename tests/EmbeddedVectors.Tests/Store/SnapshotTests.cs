@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using EmbeddedVectors.Training;
+using EmbeddedVectors.Search;
 
 namespace EmbeddedVectors.Tests.Store;
 
@@ -150,5 +151,27 @@ public sealed class SnapshotTests
         Assert.Equal(1, store.GetInfo().Segments);
         Assert.Equal(1500, store.Count);
         Assert.Equal(11, store.Search(Row(11), 1, new StoreSearchOptions { NProbe = 32 })[0].Id);
+    }
+
+    [Fact]
+    public void Cell_tables_built_lazily_by_many_threads_at_once_equal_those_built_one_query_at_a_time()
+    {
+        using var dir = new TempStoreDirectory();
+        using (var store = EmbeddedVectorStore.Create(dir.Path, Options(trainingThreshold: 1000)))
+            AddRows(store, 0, 3000);
+        var data = RealData.Instance;
+        int n = 200;
+        var queries = data.Queries.AsSpan(0, n * data.Dimension).ToArray();
+        var options = new StoreSearchOptions { NProbe = 32 };
+        BatchSearchResult concurrent;
+        using (var first = EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true }))
+            concurrent = first.SearchBatch(queries, 10, options, threads: 8);
+        using var second = EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true });
+        for (int q = 0; q < n; q++)
+        {
+            var hits = second.Search(queries.AsSpan(q * data.Dimension, data.Dimension), 10, options);
+            Assert.Equal(concurrent.Ids.AsSpan(q * 10, hits.Count).ToArray(), hits.Select(h => h.Id).ToArray());
+            Assert.Equal(concurrent.Distances.AsSpan(q * 10, hits.Count).ToArray(), hits.Select(h => h.Distance).ToArray());
+        }
     }
 }
