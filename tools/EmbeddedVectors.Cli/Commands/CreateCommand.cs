@@ -22,7 +22,7 @@ internal static class CreateCommand
         if (File.Exists(directory)) throw new UserErrorException($"{directory} is a file; give a new or empty directory.");
         if (Directory.Exists(directory))
         {
-            if (StoreSupport.IsStore(directory))
+            if (EmbeddedVectorStore.Exists(directory))
                 throw new UserErrorException($"{directory} already holds an EmbeddedVectors store; choose another directory (or add to it with 'ev add').");
             if (Directory.EnumerateFileSystemEntries(directory).Any())
                 throw new UserErrorException($"{directory} exists and is not empty; give a new or empty directory.");
@@ -35,7 +35,7 @@ internal static class CreateCommand
             NList = nlist,
             M = m,
             StoreVectors = !noVectors,
-            TrainingThreshold = trainingThreshold,
+            TrainingThreshold = trainingThreshold > 0 ? trainingThreshold : EmbeddedVectorStoreOptions.DefaultTrainingThreshold(nlist),
             SealThreshold = sealThreshold,
             Codes = vectorCodes,
             Opq = opq,
