@@ -23,6 +23,7 @@ namespace EmbeddedVectors.Cli
                 new CreateCommand(), new AddCommand(), new SearchCommand(), new GetCommand(), new DeleteCommand(), new CompactCommand(),
                 new InfoCommand(), new VerifyCommand(), new BenchCommand(), new DemoCommand(),
             };
+            root.HelpName = ToolName;
             CommandLineKit.Plain(root);
             CommandLineKit.UseOverviewHelp(root, ToolName);
             var topic = new Argument<string?>("COMMAND") { Description = "The command to describe.", Arity = ArgumentArity.ZeroOrOne };
@@ -32,7 +33,7 @@ namespace EmbeddedVectors.Cli
                 string? name = result.GetValue(topic);
                 Command command = name == null ? root : root.Subcommands.FirstOrDefault(c => c.Name == name)
                     ?? throw new UserErrorException($"Unknown command '{name}'. Run 'ev help'.");
-                return CommandLineKit.WriteHelp(root, command, Invocation());
+                return CommandLineKit.WriteHelp(root, command, CommandLineKit.Invocation(Console.Out));
             });
             root.Add(helpCommand);
             return root;
@@ -56,7 +57,7 @@ namespace EmbeddedVectors.Cli
             var root = BuildCommands();
             if (args.Length == 0)
             {
-                CommandLineKit.WriteHelp(root, root, Invocation());
+                CommandLineKit.WriteHelp(root, root, CommandLineKit.Invocation(Console.Out));
                 return 2;
             }
             try
@@ -67,7 +68,7 @@ namespace EmbeddedVectors.Cli
                     if (parsed.CommandResult.Command == root) throw new UserErrorException($"Unknown command '{args[0]}'. Run 'ev help'.");
                     if (CommandLineKit.FirstError(parsed, UnknownOptionHint) is { } error) throw new UserErrorException(error);
                 }
-                return parsed.Invoke(Invocation());
+                return parsed.Invoke(CommandLineKit.Invocation(Console.Out));
             }
             catch (UserErrorException e)
             {
@@ -82,14 +83,6 @@ namespace EmbeddedVectors.Cli
             }
         }
 
-        /// <summary>Commands' exceptions reach <see cref="Run"/>'s handlers; Ctrl+C ends the process as it always did.</summary>
-        private static InvocationConfiguration Invocation() => new()
-        {
-            EnableDefaultExceptionHandler = false,
-            ProcessTerminationTimeout = null,
-            Output = Console.Out,
-            Error = Console.Error,
-        };
 
         /// <summary>True when progress can be drawn live (an interactive terminal); otherwise commands print plain lines.</summary>
         internal static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && AnsiConsole.Profile.Out.IsTerminal;

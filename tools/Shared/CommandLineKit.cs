@@ -73,10 +73,15 @@ internal sealed class OptionBuilder(bool digitSeparators = false)
     public static Option<bool> Flag(string name, string description)
         => new("--" + name) { Description = description, Arity = ArgumentArity.Zero };
 
-    /// <remarks>Without <paramref name="showDefault"/> the help shows no default (the description tells what it means).</remarks>
+    /// <remarks>
+    /// Without <paramref name="showDefault"/> the help shows no default (the description tells what it means); an
+    /// option not given then reads as 0, so that default must be 0.
+    /// </remarks>
     private Option<T> Number<T>(string name, string description, T defaultValue, string helpName, bool showDefault,
         Func<string, T?> parse, Func<T, string?> check) where T : struct
     {
+        if (!showDefault && !EqualityComparer<T>.Default.Equals(defaultValue, default))
+            throw new ArgumentException($"--{name}: a default the help does not show must be 0.", nameof(showDefault));
         var option = Valued<T>(name, description, helpName);
         if (showDefault) option.DefaultValueFactory = _ => defaultValue;
         option.CustomParser = result =>
@@ -116,6 +121,15 @@ internal static class CommandLineKit
 {
     /// <summary>No response files (<c>@file</c>), no bundling: every word means what it says.</summary>
     public static ParserConfiguration Configuration { get; } = new() { ResponseFileTokenReplacer = null, EnablePosixBundling = false };
+
+    /// <summary>Invocation where a command's exceptions reach the caller's handlers and Ctrl+C ends the process at once.</summary>
+    public static InvocationConfiguration Invocation(TextWriter output) => new()
+    {
+        EnableDefaultExceptionHandler = false,
+        ProcessTerminationTimeout = null,
+        Output = output,
+        Error = Console.Error,
+    };
 
     /// <summary>Removes the parser's own extras (<c>--version</c>, <c>[directives]</c>) so that only the tool's words are accepted.</summary>
     public static void Plain(RootCommand root)

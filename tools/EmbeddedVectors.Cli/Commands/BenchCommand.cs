@@ -32,8 +32,8 @@ internal sealed class BenchCommand : Command
     private readonly Option<string?> _codes = EvOptions.Codes();
     private readonly Option<int> _opq = EvOptions.Build.Int("opq", "In memory: rounds of OPQ rotation training (0: no OPQ).", 0, min: 0, helpName: "ROUNDS");
     private readonly Option<string?> _metric = EvOptions.Metric();
-    private readonly Option<long> _trainSize = EvOptions.Build.Long("train-size", "In memory: train on the first N base vectors (default all).", long.MaxValue, min: 1, showDefault: false);
-    private readonly Option<long> _maxBase = EvOptions.Build.Long("max-base", "In memory: read at most N base vectors (default all).", long.MaxValue, min: 1, showDefault: false);
+    private readonly Option<long> _trainSize = EvOptions.Build.Long("train-size", "In memory: train on the first N base vectors (default all).", 0, min: 1, showDefault: false);
+    private readonly Option<long> _maxBase = EvOptions.Build.Long("max-base", "In memory: read at most N base vectors (default all).", 0, min: 1, showDefault: false);
 
     public BenchCommand()
         : base("bench", "With DIR: measures a store (ids must be the ground truth's row numbers): open time, recall@1, recall@10 and queries per second "
@@ -62,8 +62,8 @@ internal sealed class BenchCommand : Command
         string kind = (args.GetValue(_index) ?? "ivfpq").ToLowerInvariant();
         int nlist = args.GetValue(_nlist);
         int m = args.GetValue(_m);
-        long trainSize = args.GetValue(_trainSize);
-        long maxBase = args.GetValue(_maxBase);
+        long trainSize = args.GetValue(_trainSize) is > 0 and long train ? train : long.MaxValue;
+        long maxBase = args.GetValue(_maxBase) is > 0 and long most ? most : long.MaxValue;
         string codes = args.GetValue(_codes) ?? "pq8";
         int opqRounds = args.GetValue(_opq);
         var metric = MetricNames.Parse(args.GetValue(_metric) ?? "l2");
