@@ -155,6 +155,12 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         return new EmbeddedVectorStore(directory, options, lockFile);
     }
 
+    /// <summary>True when the directory <paramref name="path"/> holds an EmbeddedVectors store (its manifest).</summary>
+    /// <param name="path">The store's directory; it need not exist.</param>
+    /// <returns>False when the directory does not exist, is not a store, or <paramref name="path"/> is empty.</returns>
+    public static bool Exists(string path)
+        => !string.IsNullOrWhiteSpace(path) && Manifest.Exists(Path.GetFullPath(path));
+
     /// <summary>Opens the store in <paramref name="path"/>, or creates it there with <paramref name="options"/> when none exists.</summary>
     public static EmbeddedVectorStore OpenOrCreate(string path, EmbeddedVectorStoreOptions options)
     {

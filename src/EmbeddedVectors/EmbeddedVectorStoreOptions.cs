@@ -75,7 +75,15 @@ public sealed record EmbeddedVectorStoreOptions
         }
     }
 
-    internal int EffectiveTrainingThreshold => TrainingThreshold > 0 ? TrainingThreshold : Math.Max(256, 32 * NList);
+    internal int EffectiveTrainingThreshold => TrainingThreshold > 0 ? TrainingThreshold : DefaultTrainingThreshold(NList);
+
+    /// <summary>
+    /// The <see cref="TrainingThreshold"/> a store with <paramref name="nlist"/> lists uses when none is set:
+    /// max(256, 32 × nlist) vectors.
+    /// </summary>
+    /// <param name="nlist">The number of inverted lists (<see cref="NList"/>).</param>
+    /// <returns>The number of vectors the store collects before it trains itself.</returns>
+    public static int DefaultTrainingThreshold(int nlist) => Math.Max(256, 32 * nlist);
 
     internal void ValidateForCreate()
     {

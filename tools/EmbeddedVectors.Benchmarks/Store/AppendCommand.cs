@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics;
+using EmbeddedVectors.Tools;
 
 namespace EmbeddedVectors.Benchmarks.Store;
 
@@ -9,16 +11,26 @@ namespace EmbeddedVectors.Benchmarks.Store;
 /// (and at the end). The rate counts AddRange and Commit; the final Dispose, which seals the buffer into a
 /// segment, is reported apart and in a second rate.
 /// </summary>
-internal static class AppendCommand
+internal sealed class AppendCommand : StoreBenchCommand
 {
-    public static BenchOutput Run(BenchArgs args)
+    private readonly Option<string?> _work = StoreBench.Options.String("work", "Working directory (default /tmp/evbench/append).", "DIR");
+    private readonly Option<int[]> _commitEvery = StoreBench.Options.IntList("commit-every", "Rows between commits; one run each.", [1_000, 100_000], min: 1);
+    private readonly Option<int> _batch = StoreBench.Options.Int("batch", "Rows an AddRange.", 1_000, min: 1);
+    private readonly Option<int> _payloadBytes = StoreBench.Options.Int("payload-bytes", "About this many bytes of JSON payload a row.", 100, min: 0);
+
+    public AppendCommand()
+        : base("append", "append throughput of the 60,629 base vectors into a fresh trained store", withData: true)
     {
-        string work = Path.GetFullPath(args.String("work") ?? "/tmp/evbench/append");
-        int[] commitEvery = args.IntList("commit-every", [1_000, 100_000], min: 1);
-        int batch = args.Int("batch", 1_000, min: 1);
-        int payloadBytes = args.Int("payload-bytes", 100, min: 0);
-        var data = Dataset.Load(StoreBench.DataDirectory(args), withBase: true, withQueries: false, withTruth: false);
-        args.RejectUnknown();
+        foreach (var option in new Option[] { _work, _commitEvery, _batch, _payloadBytes }) Add(option);
+    }
+
+    protected override BenchOutput Execute(ParseResult args)
+    {
+        string work = Path.GetFullPath(args.GetValue(_work) ?? "/tmp/evbench/append");
+        int[] commitEvery = args.GetValue(_commitEvery)!;
+        int batch = args.GetValue(_batch);
+        int payloadBytes = args.GetValue(_payloadBytes);
+        var data = Dataset.Load(DataDirectory(args), withBase: true, withQueries: false, withTruth: false);
 
         var output = new BenchOutput("append");
         output.Parameters["work"] = work;

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics;
+using EmbeddedVectors.Tools;
 
 namespace EmbeddedVectors.Benchmarks.Store;
 
@@ -8,18 +10,29 @@ namespace EmbeddedVectors.Benchmarks.Store;
 /// then filled in batches with a commit after each, then disposed (which seals the last buffer). Rows are
 /// generated a batch at a time, so the benchmark never holds more than one batch beyond the base itself.
 /// </summary>
-internal static class BuildCommand
+internal sealed class BuildCommand : StoreBenchCommand
 {
-    public static BenchOutput Run(BenchArgs args)
+    private readonly Option<string?> _out = StoreBench.Options.Required("out", "The store to build.", "DIR");
+    private readonly Option<int> _scale = StoreBench.Options.Int("scale", "Vectors in the store (required, e.g. 100000 or 1000000).", 0, min: 1, showDefault: false);
+    private readonly Option<int> _batch = StoreBench.Options.Int("batch", "Rows an AddRange, with a commit after each.", 10_000, min: 1);
+    private readonly Option<double> _sigma = StoreBench.Options.Double("sigma", "Noise added to the repeated rows.", 0.01);
+    private readonly Option<bool> _force = OptionBuilder.Flag("force", "Replace a non-empty --out directory.");
+
+    public BuildCommand()
+        : base("build", "builds a store of N vectors from the public base (rows past 60,629 perturbed), trained on the base", withData: true)
     {
-        string directory = Path.GetFullPath(args.Required("out"));
-        int scale = args.Int("scale", 0, min: 1);
+        foreach (var option in new Option[] { _out, _scale, _batch, _sigma, _force }) Add(option);
+    }
+
+    protected override BenchOutput Execute(ParseResult args)
+    {
+        string directory = Path.GetFullPath(args.GetValue(_out)!);
+        int scale = args.GetValue(_scale);
         if (scale == 0) throw new UsageException("--scale is required (e.g. 100000 or 1000000).");
-        int batch = args.Int("batch", 10_000, min: 1);
-        double sigma = args.Double("sigma", 0.01);
-        bool force = args.Flag("force");
-        string dataDirectory = StoreBench.DataDirectory(args);
-        args.RejectUnknown();
+        int batch = args.GetValue(_batch);
+        double sigma = args.GetValue(_sigma);
+        bool force = args.GetValue(_force);
+        string dataDirectory = DataDirectory(args);
 
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
         {

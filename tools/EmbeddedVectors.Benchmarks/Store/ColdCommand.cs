@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics;
+using EmbeddedVectors.Tools;
 
 namespace EmbeddedVectors.Benchmarks.Store;
 
@@ -8,20 +10,34 @@ namespace EmbeddedVectors.Benchmarks.Store;
 /// finally the same queries again warm for reference. Unless <c>--no-jit-warmup</c>, the store is first opened and
 /// searched 20 times (the last 20 queries) before the eviction, so the figures are I/O rather than JIT. mincore shows how much of the store was resident at each step.
 /// </summary>
-internal static class ColdCommand
+internal sealed class ColdCommand : StoreBenchCommand
 {
-    public static BenchOutput Run(BenchArgs args)
+    private readonly Option<string?> _dir = StoreBench.Dir();
+    private readonly Option<bool> _readOnly = StoreBench.ReadOnly();
+    private readonly Option<int> _first = StoreBench.Options.Int("first", "Cold queries timed one by one.", 10, min: 1);
+    private readonly Option<int> _next = StoreBench.Options.Int("next", "Queries timed after them (median and tail).", 1_000, min: 1);
+    private readonly Option<int> _nprobe = StoreBench.NProbe();
+    private readonly Option<int> _rerank = StoreBench.Rerank();
+    private readonly Option<int> _k = StoreBench.K();
+    private readonly Option<bool> _noJitWarmup = OptionBuilder.Flag("no-jit-warmup", "Skip the warm-up open and searches before the eviction.");
+
+    public ColdCommand()
+        : base("cold", "evicts the store's files from the page cache, then times open and the first queries", withData: true)
     {
-        string directory = Path.GetFullPath(args.Required("dir"));
-        bool readOnly = args.Flag("read-only");
-        int first = args.Int("first", 10, min: 1);
-        int next = args.Int("next", 1_000, min: 1);
-        int nprobe = args.Int("nprobe", 16, min: 1);
-        int rerank = args.Int("rerank", 100, min: 0);
-        int k = args.Int("k", 10, min: 1);
-        bool jitWarmup = !args.Flag("no-jit-warmup");
-        var data = Dataset.Load(StoreBench.DataDirectory(args), withBase: false, withQueries: true, withTruth: false);
-        args.RejectUnknown();
+        foreach (var option in new Option[] { _dir, _readOnly, _first, _next, _nprobe, _rerank, _k, _noJitWarmup }) Add(option);
+    }
+
+    protected override BenchOutput Execute(ParseResult args)
+    {
+        string directory = Path.GetFullPath(args.GetValue(_dir)!);
+        bool readOnly = args.GetValue(_readOnly);
+        int first = args.GetValue(_first);
+        int next = args.GetValue(_next);
+        int nprobe = args.GetValue(_nprobe);
+        int rerank = args.GetValue(_rerank);
+        int k = args.GetValue(_k);
+        bool jitWarmup = !args.GetValue(_noJitWarmup);
+        var data = Dataset.Load(DataDirectory(args), withBase: false, withQueries: true, withTruth: false);
 
         var output = new BenchOutput("cold");
         output.Parameters["dir"] = directory;

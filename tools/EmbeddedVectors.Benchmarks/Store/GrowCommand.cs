@@ -1,3 +1,6 @@
+using System.CommandLine;
+using EmbeddedVectors.Tools;
+
 namespace EmbeddedVectors.Benchmarks.Store;
 
 /// <summary>
@@ -9,20 +12,34 @@ namespace EmbeddedVectors.Benchmarks.Store;
 /// <c>--rounds</c> alternating rounds. Then A is flushed too (two segments) and measured again.
 /// Run it under <c>taskset -c 1</c> for single-core figures.
 /// </summary>
-internal static class GrowCommand
+internal sealed class GrowCommand : StoreBenchCommand
 {
-    public static BenchOutput Run(BenchArgs args)
+    private readonly Option<string?> _work = StoreBench.Options.String("work", "Working directory (default /tmp/evbench/grow).", "DIR");
+    private readonly Option<int> _first = StoreBench.Options.Int("first", "Rows of the grown store before it is reopened.", 40_000, min: 1);
+    private readonly Option<int[]> _nprobes = StoreBench.Options.IntList("nprobe", "The nprobe values to measure.", [8, 16, 32], min: 1);
+    private readonly Option<int[]> _reranks = StoreBench.Options.IntList("rerank", "The re-rank depths to measure.", [0, 100], min: 0);
+    private readonly Option<int> _k = StoreBench.K();
+    private readonly Option<double> _minSeconds = StoreBench.Options.Double("min-seconds", "Seconds of queries a measurement at least.", 1.0);
+    private readonly Option<int> _rounds = StoreBench.Options.Int("rounds", "Alternating rounds.", 3, min: 1);
+    private readonly Option<bool> _keep = OptionBuilder.Flag("keep", "Keep the two stores.");
+
+    public GrowCommand()
+        : base("grow", "QPS and recall@10 of a store grown by appends against one built at once", withData: true)
     {
-        string work = Path.GetFullPath(args.String("work") ?? "/tmp/evbench/grow");
-        int firstRows = args.Int("first", 40_000, min: 1);
-        int[] nprobes = args.IntList("nprobe", [8, 16, 32], min: 1);
-        int[] reranks = args.IntList("rerank", [0, 100], min: 0);
-        int k = args.Int("k", 10, min: 1);
-        double minSeconds = args.Double("min-seconds", 1.0);
-        int rounds = args.Int("rounds", 3, min: 1);
-        bool keep = args.Flag("keep");
-        var data = Dataset.Load(StoreBench.DataDirectory(args), withBase: true, withQueries: true, withTruth: true);
-        args.RejectUnknown();
+        foreach (var option in new Option[] { _work, _first, _nprobes, _reranks, _k, _minSeconds, _rounds, _keep }) Add(option);
+    }
+
+    protected override BenchOutput Execute(ParseResult args)
+    {
+        string work = Path.GetFullPath(args.GetValue(_work) ?? "/tmp/evbench/grow");
+        int firstRows = args.GetValue(_first);
+        int[] nprobes = args.GetValue(_nprobes)!;
+        int[] reranks = args.GetValue(_reranks)!;
+        int k = args.GetValue(_k);
+        double minSeconds = args.GetValue(_minSeconds);
+        int rounds = args.GetValue(_rounds);
+        bool keep = args.GetValue(_keep);
+        var data = Dataset.Load(DataDirectory(args), withBase: true, withQueries: true, withTruth: true);
         if (firstRows >= data.BaseRows) throw new UsageException($"--first must be below the base's {data.BaseRows} rows.");
 
         var output = new BenchOutput("grow");

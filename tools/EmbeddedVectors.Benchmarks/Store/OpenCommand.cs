@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using EmbeddedVectors.Storage;
+using EmbeddedVectors.Tools;
 using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Benchmarks.Store;
@@ -12,16 +14,25 @@ namespace EmbeddedVectors.Benchmarks.Store;
 /// the parts of an open the store does one by one (manifest, quantizer file, precomputed tables, segments), so the
 /// remainder is the payload log (FASTER recovery and replay).
 /// </summary>
-internal static class OpenCommand
+internal sealed class OpenCommand : StoreBenchCommand
 {
+    private readonly Option<string?> _dir = StoreBench.Options.Required("dir", "The store, or several separated by commas.", "DIR[,DIR2...]");
+    private readonly Option<int> _reps = StoreBench.Options.Int("reps", "Timed opens of each store and mode.", 20, min: 1);
+    private readonly Option<bool> _gcBefore = OptionBuilder.Flag("gc-before", "Run a full GC before each timed open.");
+
+    public OpenCommand()
+        : base("open", "times Open + Dispose, read-only and writable, after one warm-up (several stores: interleaved)", withData: false)
+    {
+        foreach (var option in new Option[] { _dir, _reps, _gcBefore }) Add(option);
+    }
+
     private const long MaxPrecomputedTableBytes = 256L << 20; // as EmbeddedVectorStore
 
-    public static BenchOutput Run(BenchArgs args)
+    protected override BenchOutput Execute(ParseResult args)
     {
-        string[] directories = args.Required("dir").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFullPath).ToArray();
-        int reps = args.Int("reps", 20, min: 1);
-        bool gcBefore = args.Flag("gc-before");
-        args.RejectUnknown();
+        string[] directories = args.GetValue(_dir)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFullPath).ToArray();
+        int reps = args.GetValue(_reps);
+        bool gcBefore = args.GetValue(_gcBefore);
 
         var output = new BenchOutput("open");
         output.Parameters["dir"] = string.Join(",", directories);

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using EmbeddedVectors.Tools;
+
 namespace EmbeddedVectors.Benchmarks.Store;
 
 /// <summary>
@@ -6,18 +9,30 @@ namespace EmbeddedVectors.Benchmarks.Store;
 /// cycled). File-backed pages are the mapped segments and can be dropped by the kernel at will; anonymous memory
 /// is what the store really costs, so it should not depend on how many vectors the store holds.
 /// </summary>
-internal static class RssCommand
+internal sealed class RssCommand : StoreBenchCommand
 {
-    public static BenchOutput Run(BenchArgs args)
+    private readonly Option<string?> _dir = StoreBench.Dir();
+    private readonly Option<bool> _readOnly = StoreBench.ReadOnly();
+    private readonly Option<int[]> _queries = StoreBench.Options.IntList("queries", "Query counts at which memory is read.", [1_000, 10_000], min: 1);
+    private readonly Option<int> _nprobe = StoreBench.NProbe();
+    private readonly Option<int> _rerank = StoreBench.Rerank();
+    private readonly Option<int> _k = StoreBench.K();
+
+    public RssCommand()
+        : base("rss", "RssAnon / RssFile after open and after single queries", withData: true)
     {
-        string directory = Path.GetFullPath(args.Required("dir"));
-        bool readOnly = args.Flag("read-only");
-        int[] checkpoints = args.IntList("queries", [1_000, 10_000], min: 1);
-        int nprobe = args.Int("nprobe", 16, min: 1);
-        int rerank = args.Int("rerank", 100, min: 0);
-        int k = args.Int("k", 10, min: 1);
-        var data = Dataset.Load(StoreBench.DataDirectory(args), withBase: false, withQueries: true, withTruth: false);
-        args.RejectUnknown();
+        foreach (var option in new Option[] { _dir, _readOnly, _queries, _nprobe, _rerank, _k }) Add(option);
+    }
+
+    protected override BenchOutput Execute(ParseResult args)
+    {
+        string directory = Path.GetFullPath(args.GetValue(_dir)!);
+        bool readOnly = args.GetValue(_readOnly);
+        int[] checkpoints = args.GetValue(_queries)!;
+        int nprobe = args.GetValue(_nprobe);
+        int rerank = args.GetValue(_rerank);
+        int k = args.GetValue(_k);
+        var data = Dataset.Load(DataDirectory(args), withBase: false, withQueries: true, withTruth: false);
 
         var output = new BenchOutput("rss");
         output.Parameters["dir"] = directory;

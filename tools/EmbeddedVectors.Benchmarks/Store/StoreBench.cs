@@ -1,65 +1,60 @@
+using System.CommandLine;
+using EmbeddedVectors.Tools;
+
 namespace EmbeddedVectors.Benchmarks.Store;
+
+/// <summary>Thrown for a bad command line; the message is shown with the usage.</summary>
+internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// <c>store &lt;subcommand&gt; [options]</c>: plain Stopwatch benchmarks of the on-disk store (no BenchmarkDotNet),
 /// each printing small tables and optionally writing them to <c>--json FILE</c>. See docs/benchmarks-store.md.
+/// The usage is generated from the subcommands' definitions.
 /// </summary>
 internal static class StoreBench
 {
-    public const string Usage = """
-        usage: dotnet run -c Release --project tools/EmbeddedVectors.Benchmarks -- store <subcommand> [options]
+    private const string ToolName = "store";
 
-          build  --out DIR --scale N [--batch 10000] [--sigma 0.01] [--force]
-                 builds a store of N vectors from the public base (rows past 60,629 perturbed), trained on the base
-          open   --dir DIR[,DIR2...] [--reps 20] [--gc-before]
-                 times Open + Dispose, read-only and writable, after one warm-up (several stores: interleaved)
-          rss    --dir DIR [--read-only] [--queries 1000,10000] [--nprobe 16] [--rerank 100]
-                 RssAnon / RssFile after open and after single queries
-          cold   --dir DIR [--read-only] [--first 10] [--next 1000] [--nprobe 16] [--rerank 100]
-                 evicts the store's files from the page cache, then times open and the first queries
-          append [--work DIR] [--commit-every 1000,100000] [--batch 1000] [--payload-bytes 100]
-                 append throughput of the 60,629 base vectors into a fresh trained store
-          grow   [--work DIR] [--first 40000] [--nprobe 8,16,32] [--rerank 0,100] [--min-seconds 1] [--rounds 3] [--keep]
-                 QPS and recall@10 of a store grown by appends against one built at once
+    /// <summary>The option builders of the benchmark tool (whole numbers may be written 100_000).</summary>
+    public static readonly OptionBuilder Options = new(digitSeparators: true);
 
-        common: --data DIR (default /work/shared/data/debian-minilm-384), --json FILE, --k 10
-        """;
+    public static Option<string?> Dir() => Options.Required("dir", "The store.", "DIR");
+    public static Option<bool> ReadOnly() => OptionBuilder.Flag("read-only", "Open the store read-only (default writable).");
+    public static Option<int> NProbe() => Options.Int("nprobe", "Inverted lists searched a query.", 16, min: 1);
+    public static Option<int> Rerank() => Options.Int("rerank", "Candidates re-ranked with the full vectors.", 100, min: 0);
+    public static Option<int> K() => Options.Int("k", "Neighbours a query.", 10, min: 1);
 
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var root = new RootCommand("usage: dotnet run -c Release --project tools/EmbeddedVectors.Benchmarks -- store <subcommand> [options]")
         {
-            Console.Out.WriteLine(Usage);
+            new BuildCommand(), new OpenCommand(), new RssCommand(), new ColdCommand(), new AppendCommand(), new GrowCommand(),
+        };
+        root.HelpName = "EmbeddedVectors.Benchmarks store";
+        CommandLineKit.Plain(root);
+        CommandLineKit.UseOverviewHelp(root, ToolName);
+        if (args.Length == 0 || args[0] == "help")
+        {
+            CommandLineKit.WriteHelp(root, root, CommandLineKit.Invocation(Console.Out));
             return args.Length == 0 ? 2 : 0;
         }
+        var parsed = root.Parse(args, CommandLineKit.Configuration);
         try
         {
-            var options = new BenchArgs(args[1..]);
-            Func<BenchArgs, BenchOutput> command = args[0] switch
+            if (parsed.Action is not CommandLineKit.OverviewHelpAction)
             {
-                "build" => BuildCommand.Run,
-                "open" => OpenCommand.Run,
-                "rss" => RssCommand.Run,
-                "cold" => ColdCommand.Run,
-                "append" => AppendCommand.Run,
-                "grow" => GrowCommand.Run,
-                _ => throw new UsageException($"Unknown subcommand '{args[0]}'."),
-            };
-            string? json = options.String("json");
-            var output = command(options);
-            output.Finish(json);
-            return 0;
+                if (parsed.CommandResult.Command == root) throw new UsageException($"Unknown subcommand '{args[0]}'.");
+                if (CommandLineKit.FirstError(parsed) is { } error) throw new UsageException(error);
+            }
+            return parsed.Invoke(CommandLineKit.Invocation(Console.Out));
         }
         catch (UsageException e)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
+            CommandLineKit.WriteHelp(root, parsed.CommandResult.Command, CommandLineKit.Invocation(Console.Error));
             return 2;
         }
     }
-
-    /// <summary>Options every subcommand shares: where the data is.</summary>
-    public static string DataDirectory(BenchArgs args) => args.String("data") ?? Dataset.DefaultDirectory;
 
     /// <summary>The store's shape for every benchmark: L2, nlist 1024, m 48, full vectors kept, seal at 65,536.</summary>
     public static EmbeddedVectorStoreOptions StoreOptions(int dimension) => new()
@@ -71,4 +66,37 @@ internal static class StoreBench
         StoreVectors = true,
         SealThreshold = 65_536,
     };
+}
+
+/// <summary>
+/// One <c>store</c> subcommand: its options, plus <c>--json FILE</c> (every subcommand) and <c>--data DIR</c> (those
+/// that read the data set); <see cref="Execute"/> measures and the tables are printed and written here.
+/// </summary>
+internal abstract class StoreBenchCommand : Command
+{
+    private readonly Option<string?> _json = StoreBench.Options.String("json", "Also write the tables to this JSON file.", "FILE");
+    private readonly Option<string?>? _data;
+
+    protected StoreBenchCommand(string name, string description, bool withData)
+        : base(name, description)
+    {
+        if (withData)
+        {
+            _data = StoreBench.Options.String("data", $"The data set (default {Dataset.DefaultDirectory}).", "DIR");
+            Add(_data);
+        }
+        Add(_json);
+        SetAction(result =>
+        {
+            var output = Execute(result);
+            output.Finish(result.GetValue(_json));
+            return 0;
+        });
+    }
+
+    /// <summary>Where the data set is: <c>--data</c>, or the shared one.</summary>
+    protected string DataDirectory(ParseResult args)
+        => (_data == null ? null : args.GetValue(_data)) ?? Dataset.DefaultDirectory;
+
+    protected abstract BenchOutput Execute(ParseResult args);
 }

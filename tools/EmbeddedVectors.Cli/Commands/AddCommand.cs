@@ -1,6 +1,8 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using EmbeddedVectors.IO;
+using EmbeddedVectors.Tools;
 using Spectre.Console;
 
 namespace EmbeddedVectors.Cli.Commands;
@@ -10,23 +12,41 @@ namespace EmbeddedVectors.Cli.Commands;
 /// in batches, training first when the store needs it and committing as it goes, so a killed run keeps what it
 /// reported as committed.
 /// </summary>
-internal static class AddCommand
+internal sealed class AddCommand : Command
 {
     private const int BatchBytes = 8 << 20;
     private const long MaxTrainingBytes = 1L << 30;
     private const long MaxRecordBytes = (4L << 20) - 12;
     private const long RecordFramingMargin = 64;
 
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Option<string?> _vectors = EvOptions.Build.Required("vectors", "The vectors to add (.fvecs, .bvecs or .npy; any size).", "FILE");
+    private readonly Option<string?> _ids = EvOptions.Build.String("ids", "Row i gets the i-th id of this file (.ivecs of dimension 1, or a 1-D .npy).", "FILE");
+    private readonly Option<long> _idStart = EvOptions.Build.Long("id-start", "Row i gets id start + i (default 0).", 0, showDefault: false);
+    private readonly Option<string?> _payloads = EvOptions.Build.String("payloads", "Row i gets the i-th line of this file as its payload (each line must be JSON).", "FILE.jsonl");
+    private readonly Option<int> _commitEvery = EvOptions.Build.Int("commit-every", "Entries between commits (and one at the end).", 10_000, min: 1);
+    private readonly Option<long> _trainSize = EvOptions.Build.Long("train-size",
+        "Rows of the file to train on when the store trains first (default min(rows, 256 × max(nlist, 256)), at most 1 GiB).", 0, min: 1, showDefault: false);
+
+    public AddCommand()
+        : base("add", "Streams the vectors in (any file size); row i gets id start+i, or the i-th id of --ids, and the i-th line of --payloads (each line must be JSON). "
+            + "Trains first on a sample of the file when the store is untrained and the file brings it to its training threshold. "
+            + "Prints 'committed N' after every commit: what was committed survives a crash.")
     {
-        string directory = args.Positional(0, "the store directory (ev add DIR --vectors FILE)");
-        string vectorsPath = args.RequiredString("vectors");
-        string? idsPath = args.String("ids");
-        long? idStart = args.String("id-start") == null ? null : args.Long("id-start", 0);
-        string? payloadsPath = args.String("payloads");
-        int commitEvery = args.Int("commit-every", 10_000, min: 1);
-        long trainSize = args.Long("train-size", 0, min: 1);
-        args.RejectUnknown(maxPositionals: 1);
+        Add(_directory);
+        foreach (var option in new Option[] { _vectors, _ids, _idStart, _payloads, _commitEvery, _trainSize }) Add(option);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev add DIR --vectors FILE)");
+        string vectorsPath = args.GetValue(_vectors)!;
+        string? idsPath = args.GetValue(_ids);
+        long? idStart = args.Given(_idStart) ? args.GetValue(_idStart) : null;
+        string? payloadsPath = args.GetValue(_payloads);
+        int commitEvery = args.GetValue(_commitEvery);
+        long trainSize = args.Given(_trainSize) ? args.GetValue(_trainSize) : 0;
         if (idsPath != null && idStart != null) throw new UserErrorException("Give either --ids or --id-start, not both.");
 
         StoreSupport.RequireStore(directory);

@@ -1,34 +1,72 @@
+using System.CommandLine;
 using System.Diagnostics;
 using EmbeddedVectors.Indexes;
 using EmbeddedVectors.Search;
+using EmbeddedVectors.Tools;
 using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Cli.Commands;
 
-/// <summary><c>ev bench</c>: build an index in memory from vector files and measure recall and speed.</summary>
-internal static class BenchCommand
+/// <summary>What both kinds of <c>ev bench</c> measure with: the queries, the ground truth and the settings to try.</summary>
+internal sealed record BenchSettings(string Queries, string Truth, int[] NProbes, int[] Reranks, int K, int Threads, string? Json);
+
+/// <summary>
+/// <c>ev bench</c>: build an index in memory from vector files and measure recall and speed; with a store directory,
+/// measure that store instead (<see cref="StoreBenchCommand"/>).
+/// </summary>
+internal sealed class BenchCommand : Command
 {
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Option<string?> _queries = EvOptions.Queries();
+    private readonly Option<string?> _truth = EvOptions.GroundTruth();
+    private readonly Option<int[]> _nprobes = EvOptions.NProbes();
+    private readonly Option<int[]> _reranks = EvOptions.Reranks();
+    private readonly Option<int> _k = EvOptions.K();
+    private readonly Option<int> _threads = EvOptions.BenchThreads();
+    private readonly Option<string?> _json = EvOptions.BenchJson();
+    // In memory only (without DIR):
+    private readonly Option<string?> _base = EvOptions.Build.String("base", "In memory: the vectors to index (required without DIR).", "B.fvecs");
+    private readonly Option<string?> _index = EvOptions.Build.String("index", "In memory: the index kind (default ivfpq).", "flat|ivf|pq|ivfpq");
+    private readonly Option<int> _nlist = EvOptions.NList();
+    private readonly Option<int> _m = EvOptions.Build.Int("m", "In memory: PQ sub-quantizers.", 48, min: 1);
+    private readonly Option<string?> _codes = EvOptions.Codes();
+    private readonly Option<int> _opq = EvOptions.Build.Int("opq", "In memory: rounds of OPQ rotation training (0: no OPQ).", 0, min: 0, helpName: "ROUNDS");
+    private readonly Option<string?> _metric = EvOptions.Metric();
+    private readonly Option<long> _trainSize = EvOptions.Build.Long("train-size", "In memory: train on the first N base vectors (default all).", 0, min: 1, showDefault: false);
+    private readonly Option<long> _maxBase = EvOptions.Build.Long("max-base", "In memory: read at most N base vectors (default all).", 0, min: 1, showDefault: false);
+
+    public BenchCommand()
+        : base("bench", "With DIR: measures a store (ids must be the ground truth's row numbers): open time, recall@1, recall@10 and queries per second "
+            + "for each nprobe and rerank. With --base instead: builds an index in memory and prints recall@1, recall@10 and queries per second "
+            + "(one query at a time, and as a batch) for each nprobe, with training and add times.")
     {
+        Add(_directory);
+        foreach (var option in new Option[] { _queries, _truth, _nprobes, _reranks, _k, _threads, _json,
+            _base, _index, _nlist, _m, _codes, _opq, _metric, _trainSize, _maxBase }) Add(option);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        var settings = new BenchSettings(args.GetValue(_queries)!, args.GetValue(_truth)!, args.GetValue(_nprobes)!, args.GetValue(_reranks)!,
+            args.GetValue(_k), args.GetValue(_threads), args.GetValue(_json));
         // ev bench DIR …: measure an on-disk store instead of building an index in memory.
-        if (args.Positionals.Count > 0) return StoreBenchCommand.Run(args);
-        string basePath = args.RequiredString("base");
-        string queryPath = args.RequiredString("queries");
-        string truthPath = args.RequiredString("gt");
-        string kind = (args.String("index") ?? "ivfpq").ToLowerInvariant();
-        int nlist = args.Int("nlist", 1024, min: 1);
-        int m = args.Int("m", 48, min: 1);
-        int[] nprobes = args.IntList("nprobe", [1, 2, 4, 8, 16, 32, 64]);
-        int[] reranks = args.IntList("rerank", [0], min: 0);
-        int k = args.Int("k", 10, min: 1);
-        int threads = args.Int("threads", 1, min: 0);
-        long trainSize = args.Long("train-size", long.MaxValue, min: 1);
-        long maxBase = args.Long("max-base", long.MaxValue, min: 1);
-        string codes = args.String("codes") ?? "pq8";
-        int opqRounds = args.Int("opq", 0, min: 0);
-        var metric = MetricNames.Parse(args.String("metric") ?? "l2");
-        string? jsonPath = args.String("json");
-        args.RejectUnknown(maxPositionals: 0);
+        if (args.GetValue(_directory) is { } directory)
+        {
+            foreach (var option in new Option[] { _base, _index, _nlist, _m, _codes, _opq, _metric, _trainSize, _maxBase })
+                if (args.Given(option)) throw new UserErrorException($"Unknown option {option.Name}. Run 'ev help' for the options of each command.");
+            return StoreBenchCommand.Run(directory, settings);
+        }
+        string basePath = args.GetValue(_base) ?? throw new UserErrorException("Missing required option --base.");
+        var (queryPath, truthPath, nprobes, reranks, k, threads, jsonPath) = settings;
+        string kind = (args.GetValue(_index) ?? "ivfpq").ToLowerInvariant();
+        int nlist = args.GetValue(_nlist);
+        int m = args.GetValue(_m);
+        long trainSize = args.GetValue(_trainSize) is > 0 and long train ? train : long.MaxValue;
+        long maxBase = args.GetValue(_maxBase) is > 0 and long most ? most : long.MaxValue;
+        string codes = args.GetValue(_codes) ?? "pq8";
+        int opqRounds = args.GetValue(_opq);
+        var metric = MetricNames.Parse(args.GetValue(_metric) ?? "l2");
         bool fastScan = StoreSupport.ParseCodes(codes) == VectorCodes.Pq4FastScan;
         if (fastScan && kind != "ivfpq") throw new UserErrorException("--codes pq4fs goes with --index ivfpq.");
 

@@ -1,14 +1,23 @@
+using System.CommandLine;
 using System.Diagnostics;
 
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary><c>ev compact DIR</c>: rewrites the segments without deleted entries and trims the log.</summary>
-internal static class CompactCommand
+internal sealed class CompactCommand : Command
 {
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+
+    public CompactCommand()
+        : base("compact", "Rewrites the segments without deleted entries; prints sizes before and after.")
     {
-        string directory = args.Positional(0, "the store directory (ev compact DIR)");
-        args.RejectUnknown(maxPositionals: 1);
+        Add(_directory);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev compact DIR)");
         using var store = StoreSupport.Open(directory, readOnly: false);
         var before = store.GetInfo();
         var clock = Stopwatch.StartNew();

@@ -1,28 +1,43 @@
+using System.CommandLine;
+
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary><c>ev create DIR --dim D</c>: make a new, empty store.</summary>
-internal static class CreateCommand
+internal sealed class CreateCommand : Command
 {
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Option<int> _dim = EvOptions.Build.Int("dim", "The length of the vectors (required).", 0, min: 1, helpName: "D", showDefault: false);
+    private readonly Option<string?> _metric = EvOptions.Metric();
+    private readonly Option<int> _nlist = EvOptions.NList();
+    private readonly Option<int> _m = EvOptions.Build.Int("m", "PQ sub-quantizers, the bytes of a vector's code (0: D/8, or D/4 with pq4fs).", 0, min: 0, showDefault: false);
+    private readonly Option<bool> _noVectors = EvOptions.Flag("no-vectors", "Keep only the codes: no re-ranking, 4 × D bytes a vector less.");
+    private readonly Option<int> _trainingThreshold = EvOptions.Build.Int("training-threshold",
+        "Vectors the store collects before it trains itself (0: max(256, 32 × nlist)).", 0, min: 0, showDefault: false);
+    private readonly Option<int> _sealThreshold = EvOptions.Build.Int("seal-threshold", "Write-buffer entries a segment.", 65_536, min: 1);
+    private readonly Option<string?> _codes = EvOptions.Codes();
+    private readonly Option<bool> _opq = EvOptions.Flag("opq", "Learn a rotation (OPQ) before the product quantizer.");
+
+    public CreateCommand()
+        : base("create", "Creates an empty store. --no-vectors keeps only the codes (no re-ranking); the store trains itself once it holds --training-threshold vectors (default max(256, 32 × nlist)).")
     {
-        string directory = args.Positional(0, "the store directory (ev create DIR --dim D)");
-        int dim = args.Int("dim", 0, min: 1);
-        var metric = StoreSupport.ParseMetric(args.String("metric"));
-        int nlist = args.Int("nlist", 1024, min: 1);
-        int m = args.Int("m", 0, min: 0);
-        bool noVectors = args.Flag("no-vectors");
-        int trainingThreshold = args.Int("training-threshold", 0, min: 0);
-        int sealThreshold = args.Int("seal-threshold", 65_536, min: 1);
-        string codes = args.String("codes") ?? "pq8";
-        bool opq = args.Flag("opq");
-        args.RejectUnknown(maxPositionals: 1);
+        Add(_directory);
+        foreach (var option in new Option[] { _dim, _metric, _nlist, _m, _noVectors, _trainingThreshold, _sealThreshold, _codes, _opq }) Add(option);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev create DIR --dim D)");
+        int dim = args.GetValue(_dim);
+        var metric = StoreSupport.ParseMetric(args.GetValue(_metric));
+        int nlist = args.GetValue(_nlist);
         if (dim == 0) throw new UserErrorException("Missing required option --dim (the length of the vectors).");
-        var vectorCodes = StoreSupport.ParseCodes(codes);
+        var vectorCodes = StoreSupport.ParseCodes(args.GetValue(_codes) ?? "pq8");
 
         if (File.Exists(directory)) throw new UserErrorException($"{directory} is a file; give a new or empty directory.");
         if (Directory.Exists(directory))
         {
-            if (StoreSupport.IsStore(directory))
+            if (EmbeddedVectorStore.Exists(directory))
                 throw new UserErrorException($"{directory} already holds an EmbeddedVectors store; choose another directory (or add to it with 'ev add').");
             if (Directory.EnumerateFileSystemEntries(directory).Any())
                 throw new UserErrorException($"{directory} exists and is not empty; give a new or empty directory.");
@@ -33,12 +48,12 @@ internal static class CreateCommand
             Dimension = dim,
             Metric = metric,
             NList = nlist,
-            M = m,
-            StoreVectors = !noVectors,
-            TrainingThreshold = trainingThreshold,
-            SealThreshold = sealThreshold,
+            M = args.GetValue(_m),
+            StoreVectors = !args.GetValue(_noVectors),
+            TrainingThreshold = args.GetValue(_trainingThreshold) is > 0 and int given ? given : EmbeddedVectorStoreOptions.DefaultTrainingThreshold(nlist),
+            SealThreshold = args.GetValue(_sealThreshold),
             Codes = vectorCodes,
-            Opq = opq,
+            Opq = args.GetValue(_opq),
         };
         EmbeddedVectorStore store;
         try
@@ -60,7 +75,7 @@ internal static class CreateCommand
         Console.Out.WriteLine(info.StoreVectors
             ? $"  full vectors kept for re-ranking ({4L * info.Dimension} bytes a vector)"
             : "  full vectors not kept (--no-vectors): --rerank is unavailable");
-        Console.Out.WriteLine($"  trains after {threshold:N0} vectors (or when 'ev add' brings that many); seals a segment every {sealThreshold:N0} entries");
+        Console.Out.WriteLine($"  trains after {threshold:N0} vectors (or when 'ev add' brings that many); seals a segment every {options.SealThreshold:N0} entries");
         return 0;
     }
 }

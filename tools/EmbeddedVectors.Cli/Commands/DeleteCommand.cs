@@ -1,13 +1,25 @@
+using System.CommandLine;
+
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary><c>ev delete DIR ID...</c>: deletes entries, commits, and reports how many existed.</summary>
-internal static class DeleteCommand
+internal sealed class DeleteCommand : Command
 {
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Argument<string[]> _ids = new("ID") { Description = "The ids to delete.", Arity = ArgumentArity.ZeroOrMore };
+
+    public DeleteCommand()
+        : base("delete", "Deletes entries and commits.")
     {
-        string directory = args.Positional(0, "the store directory (ev delete DIR ID...)");
-        args.RejectUnknown(maxPositionals: int.MaxValue);
-        var ids = args.Positionals.Skip(1).Select(StoreSupport.ParseId).ToList();
+        Add(_directory);
+        Add(_ids);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev delete DIR ID...)");
+        var ids = (args.GetValue(_ids) ?? []).Select(StoreSupport.ParseId).ToList();
         if (ids.Count == 0) throw new UserErrorException("Missing the ids to delete (ev delete DIR ID...).");
         using var store = StoreSupport.Open(directory, readOnly: false);
         var missing = new List<long>();

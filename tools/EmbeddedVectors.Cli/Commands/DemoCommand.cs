@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
@@ -9,16 +10,27 @@ namespace EmbeddedVectors.Cli.Commands;
 /// vectors with their payloads, commits, closes and reopens it, then prints recall and speed at a few settings,
 /// the nearest packages to the first query, and the store's size on disk.
 /// </summary>
-internal static class DemoCommand
+internal sealed class DemoCommand : Command
 {
     private const int NList = 64;
     private const int M = 48;
 
-    public static int Run(CommandLine args)
+    private readonly Option<string?> _data = EvOptions.Build.String("data", "The sample directory (default samples/debian-minilm-384-5k, found from here upwards).", "DIR");
+    private readonly Option<string?> _keep = EvOptions.Build.String("keep", "Build the store in this new or empty directory and keep it.", "DIR");
+
+    public DemoCommand()
+        : base("demo", "Builds an on-disk store from the sample shipped in samples/, reopens it and prints recall and speed "
+            + "(in a temporary directory, deleted afterwards unless --keep DIR is given).")
     {
-        string data = args.String("data") ?? SampleData.Locate();
-        string? keep = args.String("keep");
-        args.RejectUnknown(maxPositionals: 0);
+        Add(_data);
+        Add(_keep);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string data = args.GetValue(_data) ?? SampleData.Locate();
+        string? keep = args.GetValue(_keep);
 
         var (baseVectors, n, dim) = BenchHarness.LoadVectors(Path.Combine(data, "base.fvecs"), "Base");
         var (queries, queryCount, queryDim) = BenchHarness.LoadVectors(Path.Combine(data, "query.fvecs"), "Query");

@@ -1,13 +1,25 @@
+using System.CommandLine;
+
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary><c>ev get DIR ID</c>: prints one entry as JSON <c>{"id", "payload", "vector"}</c>.</summary>
-internal static class GetCommand
+internal sealed class GetCommand : Command
 {
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Argument<string?> _id = new("ID") { Description = "The entry's id.", Arity = ArgumentArity.ZeroOrOne };
+
+    public GetCommand()
+        : base("get", "Prints an entry as JSON {\"id\", \"payload\", \"vector\"}; exit 1 when there is none.")
     {
-        string directory = args.Positional(0, "the store directory (ev get DIR ID)");
-        long id = StoreSupport.ParseId(args.Positional(1, "the id (ev get DIR ID)"));
-        args.RejectUnknown(maxPositionals: 2);
+        Add(_directory);
+        Add(_id);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev get DIR ID)");
+        long id = StoreSupport.ParseId(args.Require(_id, "the id (ev get DIR ID)"));
         using var store = StoreSupport.Open(directory, readOnly: true);
         var entry = store.Get(id);
         if (entry == null)

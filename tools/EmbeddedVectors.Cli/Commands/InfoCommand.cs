@@ -1,15 +1,26 @@
+using System.CommandLine;
 using Spectre.Console;
 
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary><c>ev info DIR [--json]</c>: the counts, sizes and parameters of a store (opened read-only).</summary>
-internal static class InfoCommand
+internal sealed class InfoCommand : Command
 {
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Option<bool> _json = EvOptions.Flag("json", "Print the figures as one JSON object.");
+
+    public InfoCommand()
+        : base("info", "Counts, parameters and size on disk (the store is opened read-only).")
     {
-        string directory = args.Positional(0, "the store directory (ev info DIR)");
-        bool json = args.Flag("json");
-        args.RejectUnknown(maxPositionals: 1);
+        Add(_directory);
+        Add(_json);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev info DIR)");
+        bool json = args.GetValue(_json);
         using var store = StoreSupport.Open(directory, readOnly: true);
         var info = store.GetInfo();
         int threshold = info.TrainingThreshold;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using EmbeddedVectors.IO;
 using EmbeddedVectors.Search;
@@ -9,23 +10,41 @@ namespace EmbeddedVectors.Cli.Commands;
 /// <c>ev search DIR --queries FILE</c>: searches a store for every query (streamed in batches, each searched with
 /// <c>SearchBatch</c>) and writes the ids to an .ivecs, prints them as JSON, or shows the first ones in a table.
 /// </summary>
-internal static class SearchCommand
+internal sealed class SearchCommand : Command
 {
     private const int QueriesPerBatch = 4096;
     private const int TableQueries = 3;
     private const int TableHits = 5;
 
-    public static int Run(CommandLine args)
+    private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
+    private readonly Option<string?> _queries = EvOptions.Queries();
+    private readonly Option<int> _k = EvOptions.K();
+    private readonly Option<int> _nprobe = EvOptions.Build.Int("nprobe", "Inverted lists searched a query.", 16, min: 1);
+    private readonly Option<int> _rerank = EvOptions.Build.Int("rerank", "Candidates re-ranked with the full vectors (0: none).", 0, min: 0);
+    private readonly Option<int> _threads = EvOptions.Build.Int("threads", "Threads (0: all cores).", 0, min: 0);
+    private readonly Option<string?> _out = EvOptions.Build.String("out", "Write each query's k ids, nearest first, to this .ivecs (.npy for 64-bit ids).", "results.ivecs");
+    private readonly Option<bool> _json = EvOptions.Flag("json", "Print one JSON array a query, one line each, of {\"id\", \"distance\", \"payload\"}.");
+
+    public SearchCommand()
+        : base("search", "Searches every query. --out writes each query's k ids, nearest first (.ivecs; .npy for 64-bit ids); "
+            + "--json prints one JSON array a query, one line each, of {\"id\", \"distance\", \"payload\"}; "
+            + "otherwise prints the first queries' hits and the queries per second.")
     {
-        string directory = args.Positional(0, "the store directory (ev search DIR --queries FILE)");
-        string queriesPath = args.RequiredString("queries");
-        int k = args.Int("k", 10, min: 1);
-        int nprobe = args.Int("nprobe", 16, min: 1);
-        int rerank = args.Int("rerank", 0, min: 0);
-        string? outPath = args.String("out");
-        bool json = args.Flag("json");
-        int threads = args.Int("threads", 0, min: 0);
-        args.RejectUnknown(maxPositionals: 1);
+        Add(_directory);
+        foreach (var option in new Option[] { _queries, _k, _nprobe, _rerank, _threads, _out, _json }) Add(option);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult args)
+    {
+        string directory = args.Require(_directory, "the store directory (ev search DIR --queries FILE)");
+        string queriesPath = args.GetValue(_queries)!;
+        int k = args.GetValue(_k);
+        int nprobe = args.GetValue(_nprobe);
+        int rerank = args.GetValue(_rerank);
+        string? outPath = args.GetValue(_out);
+        bool json = args.GetValue(_json);
+        int threads = args.GetValue(_threads);
 
         bool wide = false;
         if (outPath != null)

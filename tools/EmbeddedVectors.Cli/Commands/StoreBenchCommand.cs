@@ -9,17 +9,9 @@ namespace EmbeddedVectors.Cli.Commands;
 /// </summary>
 internal static class StoreBenchCommand
 {
-    public static int Run(CommandLine args)
+    public static int Run(string directory, BenchSettings settings)
     {
-        string directory = args.Positional(0, "the store directory");
-        string queryPath = args.RequiredString("queries");
-        string truthPath = args.RequiredString("gt");
-        int[] nprobes = args.IntList("nprobe", [1, 2, 4, 8, 16, 32, 64]);
-        int[] reranks = args.IntList("rerank", [0], min: 0);
-        int k = args.Int("k", 10, min: 1);
-        int threads = args.Int("threads", 1, min: 0);
-        string? jsonPath = args.String("json");
-        args.RejectUnknown(maxPositionals: 1);
+        var (queryPath, truthPath, nprobes, reranks, k, threads, jsonPath) = settings;
 
         StoreSupport.RequireStore(directory);
         var (queries, queryCount, queryDim) = BenchHarness.LoadVectors(queryPath, "Query");

@@ -9,9 +9,6 @@ namespace EmbeddedVectors.Cli.Commands;
 /// <summary>What the store commands share: opening a store with clear errors, ids, sizes and JSON payloads.</summary>
 internal static class StoreSupport
 {
-    /// <summary>The file that makes a directory a store (its presence is all the CLI relies on).</summary>
-    public const string ManifestFileName = "MANIFEST";
-
     public static readonly JsonWriterOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     public static readonly JsonWriterOptions IndentedJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
 
@@ -28,11 +25,9 @@ internal static class StoreSupport
             throw new UserErrorException($"{directory} is a file; a store is a directory (made with 'ev create').");
         if (!Directory.Exists(directory))
             throw new UserErrorException($"No store at {directory}: the directory does not exist. Create one with 'ev create {directory} --dim D'.");
-        if (!IsStore(directory))
-            throw new UserErrorException($"{directory} is not an EmbeddedVectors store (it has no {ManifestFileName}). Create one with 'ev create DIR --dim D'.");
+        if (!EmbeddedVectorStore.Exists(directory))
+            throw new UserErrorException($"{directory} is not an EmbeddedVectors store (it has no MANIFEST). Create one with 'ev create DIR --dim D'.");
     }
-
-    public static bool IsStore(string directory) => File.Exists(Path.Combine(directory, ManifestFileName));
 
     /// <summary><c>pq8</c> (8-bit PQ) or <c>pq4fs</c> (4-bit fast-scan PQ).</summary>
     public static VectorCodes ParseCodes(string text) => text.ToLowerInvariant() switch
