@@ -147,6 +147,8 @@ public abstract class StoreBehaviourTests(LogKind log) : StoreLogTests(log)
                 Interlocked.Increment(ref searches);
             }
         })).ToArray();
+        // Let both searchers get going first: on the in-memory log compaction can finish before a task starts.
+        SpinWait.SpinUntil(() => Volatile.Read(ref searches) >= 2 || searchers.Any(t => t.IsCompleted), TimeSpan.FromSeconds(30));
         store.Compact();
         stop.Cancel();
         Task.WaitAll(searchers);
