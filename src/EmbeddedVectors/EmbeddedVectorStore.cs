@@ -26,7 +26,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     private readonly EmbeddedVectorStoreOptions _options;
     private readonly FileStream? _lock;
-    private readonly PayloadLog _log;
+    private readonly IPayloadLog _log;
     private readonly Lock _writer = new();
 
     // The writer's state. It changes only under _state's write lock, which readers of ids (Get, Contains, GetInfo)
@@ -45,7 +45,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         _options = options;
         _lock = lockFile;
         var segments = new List<SealedSegment>();
-        PayloadLog? log = null;
+        IPayloadLog? log = null;
         try
         {
             _manifest = Manifest.Read(directory);
@@ -57,7 +57,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             }
             foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
             _segments = segments;
-            log = PayloadLog.Open(Path.Combine(directory, LogDirectoryName), options.ReadOnly);
+            log = (options.PayloadLogFactory ?? FasterPayloadLog.Open)(Path.Combine(directory, LogDirectoryName), options.ReadOnly);
             _log = log;
             _buffer = NewBuffer(_quantizer);
             _replaying = true;

@@ -62,6 +62,13 @@ public sealed record EmbeddedVectorStoreOptions
     /// <summary>k-means settings for training.</summary>
     public KMeansOptions KMeans { get; init; } = new();
 
+    /// <summary>
+    /// Opens the store's payload log from its directory (<c>log/</c> in the store) and the read-only flag; null (the
+    /// default) opens the FASTER log there. Tests set it to run a store on an <see cref="Storage.InMemoryPayloadLog"/>;
+    /// it applies to every open, like <see cref="ReadOnly"/>.
+    /// </summary>
+    internal Func<string, bool, Storage.IPayloadLog>? PayloadLogFactory { get; init; }
+
     internal int EffectiveM => M > 0 ? M : DefaultM;
 
     private int DefaultM

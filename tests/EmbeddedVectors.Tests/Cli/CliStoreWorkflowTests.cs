@@ -150,6 +150,9 @@ public sealed class CliStoreWorkflowTests(CliSample sample) : IClassFixture<CliS
         var row = Assert.Single(root.GetProperty("results").EnumerateArray());
         Assert.Equal(1.0, row.GetProperty("recall_at_1").GetDouble());
         Assert.True(row.GetProperty("recall_at_10").GetDouble() > 0.8);
+        double p50 = row.GetProperty("latency_p50_us").GetDouble(), p99 = row.GetProperty("latency_p99_us").GetDouble();
+        Assert.True(p50 > 0 && p50 <= p99 && p99 <= row.GetProperty("latency_max_us").GetDouble());
+        if (OperatingSystem.IsLinux()) Assert.True(root.GetProperty("rss_anon_bytes").GetInt64() > 1 << 20);
     }
 
     private int[] ExactTopK(int k)

@@ -1,23 +1,38 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using EmbeddedVectors.Storage;
 using Xunit.Abstractions;
+using static EmbeddedVectors.Tests.Storage.LogTestData;
 
 namespace EmbeddedVectors.Tests.Storage;
 
-public sealed class PayloadLogTests : IDisposable
+/// <summary>
+/// The contract of <see cref="IPayloadLog"/>: the same tests run on <see cref="FasterPayloadLog"/>
+/// (<see cref="FasterPayloadLogContractTests"/>) and on <see cref="InMemoryPayloadLog"/>
+/// (<see cref="InMemoryPayloadLogContractTests"/>). Tests of one implementation only are in
+/// <see cref="FasterPayloadLogTests"/> and <see cref="InMemoryPayloadLogTests"/>.
+/// </summary>
+public abstract class PayloadLogTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "ev-log-" + Guid.NewGuid().ToString("N"));
+    /// <summary>The name of the log the tests open (a directory inside <see cref="Root"/>).</summary>
+    protected readonly string LogName;
+
+    private protected PayloadLogTests(ITestOutputHelper output)
+    {
+        _output = output;
+        LogName = Path.Combine(Root, "log");
+    }
+
     private readonly ITestOutputHelper _output;
 
-    public PayloadLogTests(ITestOutputHelper output) => _output = output;
+    /// <summary>A temporary directory, deleted after the test.</summary>
+    protected string Root { get; } = Path.Combine(Path.GetTempPath(), "ev-log-" + Guid.NewGuid().ToString("N"));
 
-    public void Dispose()
+    public virtual void Dispose()
     {
         try
         {
-            if (Directory.Exists(_root))
-                Directory.Delete(_root, recursive: true);
+            if (Directory.Exists(Root))
+                Directory.Delete(Root, recursive: true);
         }
         catch (IOException)
         {
@@ -25,45 +40,28 @@ public sealed class PayloadLogTests : IDisposable
         }
     }
 
-    /// <summary>The log directory inside the temp root; like the store, a subdirectory that does not exist yet.</summary>
-    private string LogDir(string name = "log") => Path.Combine(_root, name);
+    /// <summary>Opens (or reopens: the same records) the test's log, as the store opens its log.</summary>
+    private protected abstract IPayloadLog Open(bool readOnly = false);
 
-    private static float[] Vector(long id, int dimension)
-    {
-        var v = new float[dimension];
-        for (int i = 0; i < dimension; i++) v[i] = id * 1000 + i + 0.25f;
-        return v;
-    }
+    /// <summary>Appends <paramref name="record"/> unframed (a damaged record), through the implementation's test hook.</summary>
+    private protected abstract long AppendRaw(IPayloadLog log, byte[] record);
 
-    private static byte[] Payload(long id, int length)
-    {
-        var p = new byte[length];
-        new Random(unchecked((int)id) ^ length).NextBytes(p);
-        return p;
-    }
-
-    /// <summary>A copy of a record seen by Replay (the view itself must not outlive the handler call).</summary>
-    private sealed record Seen(LogRecordKind Kind, long Id, float[] Vector, byte[] Payload, long Address);
-
-    private static List<Seen> ReplayAll(PayloadLog log, long from = 0)
-    {
-        var seen = new List<Seen>();
-        log.Replay(from, (in LogRecordView r) => seen.Add(new Seen(r.Kind, r.Id, r.Vector.ToArray(), r.Payload.ToArray(), r.Address)));
-        return seen;
-    }
+    /// <summary>
+    /// Ends <paramref name="writer"/> the closest way to a crash the implementation offers in-process: FASTER's
+    /// log is disposed without a commit (killing a process is in CrashTests); the in-memory log simulates the crash.
+    /// </summary>
+    private protected abstract void Crash(IPayloadLog writer);
 
     [Fact]
     public void All_three_kinds_round_trip_through_commit_and_reopen()
     {
-        string dir = LogDir();
-        float[] vector = Vector(7, 12);
+                float[] vector = Vector(7, 12);
         byte[] payload = Payload(7, 33);
         byte[] copied = Payload(9, 5);
         long upsertAt, deleteAt, copyAt, tail;
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
-            Assert.True(Directory.Exists(dir));
-            Assert.Equal(dir, log.Directory);
+            Assert.Equal(Path.GetFullPath(LogName), log.Directory);
             long expected = log.TailAddress;
             upsertAt = log.AppendUpsert(7, vector, payload);
             Assert.Equal(expected, upsertAt);
@@ -76,7 +74,7 @@ public sealed class PayloadLogTests : IDisposable
             Assert.Equal(tail, log.CommittedUntilAddress);
         }
 
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             Assert.Equal(tail, log.CommittedUntilAddress);
             Assert.Equal(tail, log.TailAddress);
@@ -110,7 +108,7 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void Replay_starts_at_a_middle_address_and_clamps_to_the_begin_address()
     {
-        using var log = PayloadLog.Open(LogDir());
+        using var log = Open();
         var addresses = new long[10];
         for (int i = 0; i < addresses.Length; i++)
             addresses[i] = i % 3 == 2 ? log.AppendDelete(i) : log.AppendUpsert(i, Vector(i, 4), Payload(i, i * 10));
@@ -132,10 +130,9 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void Payloads_of_zero_bytes_and_100_KB_round_trip_before_and_after_reopen()
     {
-        string dir = LogDir();
-        byte[] big = Payload(2, 100 * 1024);
+                byte[] big = Payload(2, 100 * 1024);
         long empty, bigAt, emptyCopy, bigCopy, noVector;
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             empty = log.AppendUpsert(1, Vector(1, 8), []);
             bigAt = log.AppendUpsert(2, Vector(2, 384), big);
@@ -151,7 +148,7 @@ public sealed class PayloadLogTests : IDisposable
             Assert.Equal(big, log.ReadPayload(bigCopy, 4));
             log.Commit();
         }
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             Assert.Empty(log.ReadPayload(empty, 1));
             Assert.Equal(big, log.ReadPayload(bigAt, 2));
@@ -172,7 +169,7 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void A_wrong_id_or_kind_throws_CorruptFileException_naming_the_directory_and_address()
     {
-        using var log = PayloadLog.Open(LogDir());
+        using var log = Open();
         long upsert = log.AppendUpsert(1, Vector(1, 4), Payload(1, 10));
         long delete = log.AppendDelete(2);
         long copy = log.AppendPayloadCopy(3, Payload(3, 10));
@@ -200,7 +197,7 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void An_address_that_is_not_a_record_start_throws_CorruptFileException()
     {
-        using var log = PayloadLog.Open(LogDir());
+        using var log = Open();
         long first = log.AppendUpsert(1, Vector(1, 64), Payload(1, 500));
         long second = log.AppendUpsert(2, Vector(2, 64), Payload(2, 500));
         log.Commit();
@@ -224,20 +221,19 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void A_record_of_unknown_kind_or_version_is_reported_with_its_address_by_reads_and_Replay()
     {
-        string dir = LogDir();
-        long good, unknownKind, unknownVersion;
-        using (var log = PayloadLog.Open(dir))
+                long good, unknownKind, unknownVersion;
+        using (var log = Open())
         {
             good = log.AppendDelete(1);
             var raw = new byte[12];
             BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(4), 5);
             raw[0] = 9; raw[1] = 1;
-            unknownKind = log.AppendRawForTesting(raw);
+            unknownKind = AppendRaw(log, raw);
             raw[0] = (byte)LogRecordKind.Delete; raw[1] = 2;
-            unknownVersion = log.AppendRawForTesting(raw);
+            unknownVersion = AppendRaw(log, raw);
             log.Commit();
         }
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             var e = Assert.Throws<CorruptFileException>(() => log.ReadPayload(unknownKind, 5));
             Assert.Contains($"address {unknownKind}", e.Message);
@@ -257,23 +253,26 @@ public sealed class PayloadLogTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Records_committed_before_a_Dispose_without_Commit_come_back()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Records_committed_before_a_crash_or_a_Dispose_without_Commit_come_back(bool crash)
     {
-        string dir = LogDir();
         long committed, committedUntil;
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             committed = log.AppendUpsert(1, Vector(1, 8), Payload(1, 40));
             log.Commit();
             committedUntil = log.CommittedUntilAddress;
             // Appended but never committed: Dispose does not commit (FasterLog's own behaviour), so these are not
             // promised after reopening. They may or may not come back, depending on whether FASTER flushed their
-            // page and recorded it in a commit; nothing here asserts either way.
+            // page and recorded it in a commit; nothing here asserts either way (InMemoryPayloadLogTests does).
             for (int i = 2; i < 50; i++)
                 log.AppendUpsert(i, Vector(i, 8), Payload(i, 40));
+            if (crash)
+                Crash(log);
         }
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             Assert.True(log.CommittedUntilAddress >= committedUntil);
             Assert.Equal(Payload(1, 40), log.ReadPayload(committed, 1));
@@ -284,9 +283,8 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void TruncateUntil_moves_the_begin_address_durably_and_keeps_later_records()
     {
-        string dir = LogDir();
-        var addresses = new long[20];
-        using (var log = PayloadLog.Open(dir))
+                var addresses = new long[20];
+        using (var log = Open())
         {
             for (int i = 0; i < addresses.Length; i++)
                 addresses[i] = log.AppendUpsert(i, Vector(i, 16), Payload(i, 64));
@@ -304,7 +302,7 @@ public sealed class PayloadLogTests : IDisposable
             log.TruncateUntil(addresses[3]);
             Assert.Equal(addresses[10], log.BeginAddress);
         }
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
         {
             Assert.Equal(addresses[10], log.BeginAddress);
             var e = Assert.Throws<CorruptFileException>(() => log.ReadPayload(addresses[5], 5));
@@ -329,7 +327,7 @@ public sealed class PayloadLogTests : IDisposable
     {
         const int Records = 3000;
         const int Dimension = 16;
-        using var log = PayloadLog.Open(LogDir());
+        using var log = Open();
         var addresses = new long[Records];
         int published = 0;
         bool done = false;
@@ -390,8 +388,8 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void A_record_larger_than_a_page_throws_ArgumentException_naming_the_limit()
     {
-        using var log = PayloadLog.Open(LogDir());
-        int max = PayloadLog.MaxRecordBytes;
+        using var log = Open();
+        int max = LogRecordFormat.MaxRecordBytes;
 
         var e = Assert.Throws<ArgumentException>(() => log.AppendUpsert(1, Vector(1, 384), new byte[max]));
         Assert.Equal("payload", e.ParamName);
@@ -417,7 +415,7 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void Replay_allocates_nothing_per_record()
     {
-        using var log = PayloadLog.Open(LogDir());
+        using var log = Open();
         for (int i = 0; i < 5000; i++)
             log.AppendUpsert(i, Vector(i, 16), Payload(i, 50));
         log.Commit();
@@ -436,7 +434,7 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public void A_failing_Replay_handler_leaves_the_log_usable_and_handlers_may_call_back_into_the_log()
     {
-        using var log = PayloadLog.Open(LogDir());
+        using var log = Open();
         for (int i = 0; i < 5; i++)
             log.AppendUpsert(i, Vector(i, 4), Payload(i, 8));
         log.Commit();
@@ -462,22 +460,21 @@ public sealed class PayloadLogTests : IDisposable
     [Fact]
     public async Task CommitAsync_makes_appended_records_durable()
     {
-        string dir = LogDir();
-        long at;
-        using (var log = PayloadLog.Open(dir))
+                long at;
+        using (var log = Open())
         {
             at = log.AppendUpsert(1, Vector(1, 4), Payload(1, 4));
             await log.CommitAsync();
             Assert.Equal(log.TailAddress, log.CommittedUntilAddress);
         }
-        using (var log = PayloadLog.Open(dir))
+        using (var log = Open())
             Assert.Equal(Payload(1, 4), log.ReadPayload(at, 1));
     }
 
     [Fact]
     public void A_disposed_log_throws_ObjectDisposedException_and_Dispose_is_idempotent()
     {
-        var log = PayloadLog.Open(LogDir());
+        var log = Open();
         long at = log.AppendDelete(1);
         log.Commit();
         log.Dispose();
@@ -489,119 +486,15 @@ public sealed class PayloadLogTests : IDisposable
     }
 
     [Fact]
-    public void A_damaged_record_is_reported_by_reads_and_Replay()
-    {
-        string dir = LogDir();
-        var addresses = new long[3000];
-        using (var log = PayloadLog.Open(dir))
-        {
-            // About 5 MiB: the damaged record is in the first 4 MiB page, which is read back from disk (FASTER
-            // loads only the last page into memory on recovery, and verifies checksums of what it reads from disk).
-            for (int i = 0; i < addresses.Length; i++)
-                addresses[i] = log.AppendUpsert(i, Vector(i, 384), Payload(i, 200));
-            log.Commit();
-            Assert.True(log.TailAddress > 1 << PayloadLog.PageSizeBits);
-        }
-
-        long damaged = addresses[10];
-        string segment = Path.Combine(dir, PayloadLog.LogFileName + ".0");
-        using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite))
-        {
-            long at = damaged + 12 + LogRecordFormat.UpsertOverheadBytes + 384 * 4 + 7; // a payload byte
-            file.Position = at;
-            int b = file.ReadByte();
-            file.Position = at;
-            file.WriteByte((byte)(b ^ 0x10));
-        }
-
-        using (var log = PayloadLog.Open(dir))
-        {
-            var e = Assert.Throws<CorruptFileException>(() => log.ReadPayload(damaged, 10));
-            Assert.Equal(log.Directory, e.FilePath);
-            Assert.Contains($"address {damaged}", e.Message);
-            Assert.Contains("checksum", e.Message);
-            Assert.Equal(Payload(11, 200), log.ReadPayload(addresses[11], 11));
-
-            int replayed = 0;
-            e = Assert.Throws<CorruptFileException>(() => log.Replay(0, (in LogRecordView r) => replayed++));
-            Assert.Equal(10, replayed);
-            Assert.Contains($"address {damaged}", e.Message);
-            Assert.Equal(addresses.Length - 11, ReplayAll(log, addresses[11]).Count);
-        }
-    }
-
-    [Fact]
-    public void Records_spread_over_several_segment_files_read_back_and_truncation_deletes_whole_segments()
-    {
-        const int SegmentBits = PayloadLog.PageSizeBits; // 4 MiB segments, one page each
-        string dir = LogDir();
-        var addresses = new long[12_000]; // about 9.5 MB: three segments
-        using var log = PayloadLog.Open(dir, readOnly: false, SegmentBits);
-        for (int i = 0; i < addresses.Length; i++)
-            addresses[i] = log.AppendUpsert(i, Vector(i, 64), Payload(i, 500));
-        log.Commit();
-        Assert.Equal(2, addresses[^1] >> SegmentBits);
-        string SegmentFile(int n) => Path.Combine(dir, PayloadLog.LogFileName + "." + n);
-        Assert.True(File.Exists(SegmentFile(2)));
-
-        // The last record of each page and the first of the next, and a sample of the rest.
-        var check = new SortedSet<int>(Enumerable.Range(0, addresses.Length).Where(i => i % 97 == 0)) { 0, addresses.Length - 1 };
-        for (int i = 1; i < addresses.Length; i++)
-        {
-            if (addresses[i] >> SegmentBits != addresses[i - 1] >> SegmentBits)
-            {
-                check.Add(i - 1);
-                check.Add(i);
-            }
-        }
-        var vector = new float[64];
-        foreach (int i in check)
-        {
-            Assert.Equal(Payload(i, 500), log.ReadPayload(addresses[i], i));
-            Assert.Equal(64, log.ReadVector(addresses[i], i, vector));
-            Assert.Equal(Vector(i, 64), vector);
-        }
-        Assert.Equal(addresses.Length, ReplayAll(log).Count);
-
-        using var viewer = PayloadLog.Open(dir, readOnly: true, SegmentBits);
-        Assert.Equal(Payload(5, 500), viewer.ReadPayload(addresses[5], 5)); // holds segment 0 open
-
-        int firstOfSegment2 = Array.FindIndex(addresses, a => a >> SegmentBits == 2);
-        log.TruncateUntil(addresses[firstOfSegment2]);
-        // FASTER deletes the segment files before the new begin address shortly after the commit.
-        var clock = Stopwatch.StartNew();
-        while ((File.Exists(SegmentFile(0)) || File.Exists(SegmentFile(1))) && clock.Elapsed < TimeSpan.FromSeconds(10))
-            Thread.Sleep(20);
-        Assert.False(File.Exists(SegmentFile(0)));
-        Assert.False(File.Exists(SegmentFile(1)));
-        Assert.True(File.Exists(SegmentFile(2)));
-
-        Assert.Throws<CorruptFileException>(() => log.ReadPayload(addresses[5], 5));
-        Assert.Equal(Payload(firstOfSegment2, 500), log.ReadPayload(addresses[firstOfSegment2], firstOfSegment2));
-
-        viewer.Refresh();
-        Assert.Equal(addresses[firstOfSegment2], viewer.BeginAddress);
-        Assert.Throws<CorruptFileException>(() => viewer.ReadPayload(addresses[5], 5));
-        Assert.Equal(addresses.Length - firstOfSegment2, ReplayAll(viewer).Count);
-        Assert.False(File.Exists(SegmentFile(0)));   // the viewer recreated nothing
-
-        log.Dispose();
-        using var reopened = PayloadLog.Open(dir, readOnly: false, SegmentBits);
-        Assert.Equal(addresses[firstOfSegment2], reopened.BeginAddress);
-        Assert.Equal(Payload(addresses.Length - 1, 500), reopened.ReadPayload(addresses[^1], addresses.Length - 1));
-    }
-
-    [Fact]
     public void A_read_only_instance_views_what_a_writer_on_the_same_directory_commits()
     {
-        string dir = LogDir();
-        using var writer = PayloadLog.Open(dir);
+                using var writer = Open();
         var addresses = new List<long>();
         for (int i = 0; i < 5; i++)
             addresses.Add(writer.AppendUpsert(i, Vector(i, 8), Payload(i, 30)));
         writer.Commit();
 
-        using var reader = PayloadLog.Open(dir, readOnly: true);
+        using var reader = Open(readOnly: true);
         Assert.True(reader.IsReadOnly);
         Assert.Equal(writer.CommittedUntilAddress, reader.CommittedUntilAddress);
         Assert.Equal(Payload(3, 30), reader.ReadPayload(addresses[3], 3));
@@ -639,78 +532,26 @@ public sealed class PayloadLogTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => reader.Commit());
         Assert.Throws<InvalidOperationException>(() => reader.TruncateUntil(addresses[5]));
     }
+}
 
-    [Fact]
-    public void A_read_only_instance_changes_no_file()
-    {
-        string dir = LogDir();
-        using (var writer = PayloadLog.Open(dir))
-        {
-            for (int i = 0; i < 100; i++)
-                writer.AppendUpsert(i, Vector(i, 8), Payload(i, 100));
-            writer.Commit();
-            writer.AppendDelete(3);
-            writer.Commit();
-        }
-        Dictionary<string, (long, DateTime)> before = Snapshot(dir);
+/// <summary>The <see cref="IPayloadLog"/> contract on the FASTER log in a temporary directory.</summary>
+public sealed class FasterPayloadLogContractTests(ITestOutputHelper output) : PayloadLogTests(output)
+{
+    private protected override IPayloadLog Open(bool readOnly = false) => FasterPayloadLog.Open(LogName, readOnly);
 
-        using (var reader = PayloadLog.Open(dir, readOnly: true))
-        {
-            List<Seen> seen = ReplayAll(reader);
-            Assert.Equal(101, seen.Count);
-            Assert.Equal(seen[7].Payload, reader.ReadPayload(seen[7].Address, 7));
-            reader.Refresh();
-            Assert.Throws<CorruptFileException>(() => reader.ReadPayload(reader.TailAddress + (1L << 30), 1)); // a segment that does not exist
-        }
-        Assert.Equal(before, Snapshot(dir));
+    private protected override long AppendRaw(IPayloadLog log, byte[] record) => ((FasterPayloadLog)log).AppendRawForTesting(record);
 
-        string missing = LogDir("missing");
-        Assert.Throws<DirectoryNotFoundException>(() => PayloadLog.Open(missing, readOnly: true));
-        Assert.False(Directory.Exists(missing));
+    private protected override void Crash(IPayloadLog writer) => writer.Dispose();
+}
 
-        static Dictionary<string, (long, DateTime)> Snapshot(string dir) =>
-            Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-                .ToDictionary(f => f, f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)));
-    }
+/// <summary>The <see cref="IPayloadLog"/> contract on an <see cref="InMemoryPayloadLog"/>.</summary>
+public sealed class InMemoryPayloadLogContractTests(ITestOutputHelper output) : PayloadLogTests(output)
+{
+    private readonly InMemoryPayloadLog _memory = new();
 
-    /// <summary>
-    /// Measures (does not assert) append + commit throughput: 100,000 upserts of 384-d vectors with 200-byte
-    /// payloads, committing every 1,000 and every 100,000 records. Run with
-    /// <c>--logger "console;verbosity=detailed"</c> to see the figures.
-    /// </summary>
-    [Fact]
-    public void Measure_append_and_commit_throughput()
-    {
-        const int Count = 100_000;
-        const int Dimension = 384;
-        var vector = Vector(1, Dimension);
-        var payload = Payload(1, 200);
-        foreach (int commitEvery in new[] { 1_000, 100_000 })
-        {
-            string dir = LogDir($"perf-{commitEvery}");
-            using var log = PayloadLog.Open(dir);
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < Count; i++)
-            {
-                vector[0] = i;
-                log.AppendUpsert(i, vector, payload);
-                if ((i + 1) % commitEvery == 0)
-                    log.Commit();
-            }
-            log.Commit();
-            clock.Stop();
-            long bytes = log.TailAddress - log.BeginAddress;
+    private protected override IPayloadLog Open(bool readOnly = false) => _memory.Open(LogName, readOnly);
 
-            var replayClock = Stopwatch.StartNew();
-            int replayed = 0;
-            log.Replay(0, (in LogRecordView r) => replayed++);
-            replayClock.Stop();
-            Assert.Equal(Count, replayed);
+    private protected override long AppendRaw(IPayloadLog log, byte[] record) => InMemoryPayloadLog.AppendRawForTesting(log, record);
 
-            _output.WriteLine(
-                $"commit every {commitEvery,7:N0}: {Count:N0} upserts in {clock.Elapsed.TotalMilliseconds:F0} ms = " +
-                $"{Count / clock.Elapsed.TotalSeconds:N0} records/s, {bytes / clock.Elapsed.TotalSeconds / (1 << 20):F0} MiB/s " +
-                $"({bytes / Count} log bytes per record); replay of all {replayed:N0}: {replayClock.Elapsed.TotalMilliseconds:F0} ms");
-        }
-    }
+    private protected override void Crash(IPayloadLog writer) => _memory.SimulateCrash();
 }

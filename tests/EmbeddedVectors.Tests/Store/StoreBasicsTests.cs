@@ -2,7 +2,8 @@ using System.Text;
 
 namespace EmbeddedVectors.Tests.Store;
 
-public sealed class StoreBasicsTests
+/// <summary>The store's behaviour, run on each payload log (<see cref="FasterLogStoreBasicsTests"/>, <see cref="InMemoryLogStoreBasicsTests"/>).</summary>
+public abstract class StoreBasicsTests(LogKind log) : StoreLogTests(log)
 {
     private static EmbeddedVectorStoreOptions SmallOptions(Metric metric = Metric.L2) => new()
     {
@@ -35,14 +36,14 @@ public sealed class StoreBasicsTests
     {
         using var dir = new TempStoreDirectory();
         var data = RealData.Instance;
-        using (var store = EmbeddedVectorStore.Create(dir.Path, SmallOptions()))
+        using (var store = Create(dir.Path, SmallOptions()))
         {
             AddRows(store, 0, 10_000);
             store.Commit();
             Assert.True(store.IsTrained);
             Assert.Equal(10_000, store.Count);
         }
-        using (var store = EmbeddedVectorStore.Open(dir.Path))
+        using (var store = Open(dir.Path))
         {
             Assert.Equal(10_000, store.Count);
             var entry = store.Get(1234);
@@ -56,3 +57,9 @@ public sealed class StoreBasicsTests
         }
     }
 }
+
+/// <summary><see cref="StoreBasicsTests"/> on the FASTER log.</summary>
+public sealed class FasterLogStoreBasicsTests() : StoreBasicsTests(LogKind.Faster);
+
+/// <summary><see cref="StoreBasicsTests"/> on an in-memory log.</summary>
+public sealed class InMemoryLogStoreBasicsTests() : StoreBasicsTests(LogKind.InMemory);

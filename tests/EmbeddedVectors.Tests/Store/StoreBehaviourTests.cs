@@ -5,11 +5,12 @@ using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Tests.Store;
 
-public sealed class StoreBehaviourTests
+/// <summary>The store's behaviour, run on each payload log (<see cref="FasterLogStoreBehaviourTests"/>, <see cref="InMemoryLogStoreBehaviourTests"/>).</summary>
+public abstract class StoreBehaviourTests(LogKind log) : StoreLogTests(log)
 {
     private static readonly KMeansOptions QuickKMeans = new() { Iterations = 8 };
 
-    private static EmbeddedVectorStoreOptions Options(int sealThreshold = 3000, Metric metric = Metric.L2) => new()
+    protected static EmbeddedVectorStoreOptions Options(int sealThreshold = 3000, Metric metric = Metric.L2) => new()
     {
         Dimension = RealData.Instance.Dimension,
         Metric = metric,
@@ -20,7 +21,7 @@ public sealed class StoreBehaviourTests
         KMeans = QuickKMeans,
     };
 
-    private static void AddRows(EmbeddedVectorStore store, int from, int count, string tag = "v1")
+    protected static void AddRows(EmbeddedVectorStore store, int from, int count, string tag = "v1")
     {
         var data = RealData.Instance;
         var ids = new long[count];
@@ -33,13 +34,13 @@ public sealed class StoreBehaviourTests
         store.AddRange(ids, data.Base.AsSpan(from * data.Dimension, count * data.Dimension), payloads);
     }
 
-    private static ReadOnlySpan<float> Row(int row) => RealData.Instance.Base.AsSpan(row * RealData.Instance.Dimension, RealData.Instance.Dimension);
+    protected static ReadOnlySpan<float> Row(int row) => RealData.Instance.Base.AsSpan(row * RealData.Instance.Dimension, RealData.Instance.Dimension);
 
     [Fact]
     public void An_untrained_store_searches_exactly_then_trains_itself_at_the_threshold()
     {
         using var dir = new TempStoreDirectory();
-        using var store = EmbeddedVectorStore.Create(dir.Path, Options());
+        using var store = Create(dir.Path, Options());
         AddRows(store, 0, 1000);
         Assert.False(store.IsTrained);
         var hits = store.Search(Row(500), 3);
@@ -55,12 +56,12 @@ public sealed class StoreBehaviourTests
     public void An_untrained_store_reopens_with_its_entries()
     {
         using var dir = new TempStoreDirectory();
-        using (var store = EmbeddedVectorStore.Create(dir.Path, Options()))
+        using (var store = Create(dir.Path, Options()))
         {
             AddRows(store, 0, 300);
             store.Commit();
         }
-        using var reopened = EmbeddedVectorStore.Open(dir.Path);
+        using var reopened = Open(dir.Path);
         Assert.False(reopened.IsTrained);
         Assert.Equal(300, reopened.Count);
         Assert.Equal("v1:42", reopened.Get(42)!.PayloadText);
@@ -70,7 +71,7 @@ public sealed class StoreBehaviourTests
     public void Upsert_replaces_and_delete_hides_at_once_and_durably()
     {
         using var dir = new TempStoreDirectory();
-        using (var store = EmbeddedVectorStore.Create(dir.Path, Options()))
+        using (var store = Create(dir.Path, Options()))
         {
             AddRows(store, 0, 5000); // trained, one sealed segment plus a buffer
             AddRows(store, 10, 5, tag: "v2"); // replace ids 10..14, one of which is sealed
@@ -85,7 +86,7 @@ public sealed class StoreBehaviourTests
             foreach (var hit in store.Search(Row(100), 10, new StoreSearchOptions { NProbe = 64 })) Assert.NotEqual(100, hit.Id);
             store.Commit();
         }
-        using (var store = EmbeddedVectorStore.Open(dir.Path))
+        using (var store = Open(dir.Path))
         {
             Assert.Equal(4998, store.Count);
             Assert.Null(store.Get(100));
@@ -101,7 +102,7 @@ public sealed class StoreBehaviourTests
     public void Compaction_drops_dead_entries_and_keeps_live_ones()
     {
         using var dir = new TempStoreDirectory();
-        using var store = EmbeddedVectorStore.Create(dir.Path, Options(sealThreshold: 1500));
+        using var store = Create(dir.Path, Options(sealThreshold: 1500));
         AddRows(store, 0, 8000);
         for (int id = 0; id < 8000; id += 3) store.Delete(id);
         AddRows(store, 1, 100, tag: "v2");
@@ -120,17 +121,17 @@ public sealed class StoreBehaviourTests
         Assert.Equal("v2:4", store.Get(4)!.PayloadText);
         Assert.Equal("v1:7001", store.Get(7001)!.PayloadText);
         store.Dispose();
-        using var reopened = EmbeddedVectorStore.Open(dir.Path);
+        using var reopened = Open(dir.Path);
         Assert.Equal(expectedCount, reopened.Count);
         Assert.Equal("v1:7999", reopened.Get(7999)!.PayloadText);
-        Assert.Empty(EmbeddedVectorStore.Verify(dir.Path));
+        Assert.Empty(Verify(dir.Path));
     }
 
     [Fact]
     public void Searches_during_compaction_see_a_consistent_store()
     {
         using var dir = new TempStoreDirectory();
-        using var store = EmbeddedVectorStore.Create(dir.Path, Options(sealThreshold: 1000));
+        using var store = Create(dir.Path, Options(sealThreshold: 1000));
         AddRows(store, 0, 6000);
         for (int id = 0; id < 6000; id += 2) store.Delete(id);
         store.Commit();
@@ -146,6 +147,8 @@ public sealed class StoreBehaviourTests
                 Interlocked.Increment(ref searches);
             }
         })).ToArray();
+        // Let both searchers get going first: on the in-memory log compaction can finish before a task starts.
+        SpinWait.SpinUntil(() => Volatile.Read(ref searches) >= 2 || searchers.Any(t => t.IsCompleted), TimeSpan.FromSeconds(30));
         store.Compact();
         stop.Cancel();
         Task.WaitAll(searchers);
@@ -158,7 +161,7 @@ public sealed class StoreBehaviourTests
         var data = RealData.Instance;
         using var dir = new TempStoreDirectory();
         var options = Options(sealThreshold: 20_000) with { NList = 128, TrainingThreshold = 20_000 };
-        using var store = EmbeddedVectorStore.Create(dir.Path, options);
+        using var store = Create(dir.Path, options);
         store.Train(data.Base.AsSpan(0, 20_000 * data.Dimension));
         var ids = Enumerable.Range(0, data.Count).Select(i => (long)i).ToArray();
         store.AddRange(ids, data.Base);
@@ -185,7 +188,7 @@ public sealed class StoreBehaviourTests
     {
         var data = RealData.Instance;
         using var dir = new TempStoreDirectory();
-        using var store = EmbeddedVectorStore.Create(dir.Path, Options(sealThreshold: 50_000) with { NList = 128 });
+        using var store = Create(dir.Path, Options(sealThreshold: 50_000) with { NList = 128 });
         store.Train(data.Base.AsSpan(0, 20_000 * data.Dimension));
         var ids = Enumerable.Range(0, 40_000).Select(i => (long)i).ToArray();
         store.AddRange(ids, data.Base.AsSpan(0, 40_000 * data.Dimension));
@@ -197,5 +200,39 @@ public sealed class StoreBehaviourTests
         Assert.Equal(data.Count - 40_000, info.BufferedEntries);
         double recall = data.RecallOf(store.SearchBatch(data.Queries, 10, new StoreSearchOptions { NProbe = 16, Rerank = 100 }).Ids, 10);
         Assert.True(recall > 0.93, $"recall@10 {recall}");
+    }
+}
+
+/// <summary><see cref="StoreBehaviourTests"/> on the FASTER log.</summary>
+public sealed class FasterLogStoreBehaviourTests() : StoreBehaviourTests(LogKind.Faster);
+
+/// <summary><see cref="StoreBehaviourTests"/> on an in-memory log, plus what only it can do in-process: crash.</summary>
+public sealed class InMemoryLogStoreBehaviourTests() : StoreBehaviourTests(LogKind.InMemory)
+{
+    [Fact]
+    public void After_a_crash_the_store_reopens_with_what_was_committed_and_nothing_after()
+    {
+        using var dir = new TempStoreDirectory();
+        var store = Create(dir.Path, Options());
+        AddRows(store, 0, 5000); // trained, one sealed segment plus a buffer
+        Assert.True(store.Delete(7));
+        store.Commit();
+        AddRows(store, 5000, 200);
+        AddRows(store, 10, 5, tag: "v2");
+        Assert.True(store.Delete(4500));
+        Assert.Equal(5198, store.Count);
+
+        Memory.SimulateCrash();
+        // The store's writer is dead: disposing it fails at its first log call (sealing commits first), before
+        // anything is written to disk, and still releases its files.
+        Assert.Throws<InvalidOperationException>(store.Dispose);
+
+        using var reopened = Open(dir.Path);
+        Assert.Equal(4999, reopened.Count);
+        Assert.Null(reopened.Get(7));
+        Assert.Null(reopened.Get(5100));
+        Assert.Equal("v1:12", reopened.Get(12)!.PayloadText);
+        Assert.Equal("v1:4500", reopened.Get(4500)!.PayloadText);
+        Assert.Equal(4500, reopened.Search(Row(4500), 3, new StoreSearchOptions { NProbe = 64, Rerank = 50 })[0].Id);
     }
 }

@@ -62,16 +62,28 @@ internal static class BenchHarness
         int warmup = Math.Min(queryCount, 50);
         for (int q = 0; q < warmup; q++) single(queries.AsSpan(q * dimension, dimension), results.AsSpan(q * k, k), distances);
 
+        // The first timed pass also times each query alone (one timestamp a query costs ~20 ns), for the latency
+        // percentiles; later passes only lengthen the run to a measurable time.
+        var latencies = new long[queryCount];
         long searched = 0;
         var clock = Stopwatch.StartNew();
-        do
+        long previous = Stopwatch.GetTimestamp();
+        for (int q = 0; q < queryCount; q++)
+        {
+            single(queries.AsSpan(q * dimension, dimension), results.AsSpan(q * k, k), distances);
+            long now = Stopwatch.GetTimestamp();
+            latencies[q] = now - previous;
+            previous = now;
+        }
+        searched += queryCount;
+        while (clock.Elapsed.TotalSeconds < MinimumTimedSeconds)
         {
             for (int q = 0; q < queryCount; q++)
                 single(queries.AsSpan(q * dimension, dimension), results.AsSpan(q * k, k), distances);
             searched += queryCount;
         }
-        while (clock.Elapsed.TotalSeconds < MinimumTimedSeconds);
         double qps = searched / clock.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
         var (at1, at10) = Recall(results, k, queryCount, truth, truthWidth);
 
         clock.Restart();
@@ -80,18 +92,41 @@ internal static class BenchHarness
         var (batchAt1, batchAt10) = Recall(batchResults, k, queryCount, truth, truthWidth);
         if (Math.Abs(batchAt10 - at10) > 1e-9 || Math.Abs(batchAt1 - at1) > 1e-9)
             throw new InvalidOperationException($"Batch and single-query searches disagree (recall@10 {batchAt10} vs {at10}).");
-        return new BenchRow(nprobe, rerank, at1, at10, qps, batchQps);
+        return new BenchRow(nprobe, rerank, at1, at10, qps, batchQps,
+            Microseconds(Percentile(latencies, 0.50)), Microseconds(Percentile(latencies, 0.99)), Microseconds(latencies[^1]));
+    }
+
+    /// <summary>The value below which <paramref name="fraction"/> of the sorted values lie (nearest rank).</summary>
+    private static long Percentile(long[] sorted, double fraction)
+        => sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    private static double Microseconds(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
+
+    /// <summary>This process's anonymous resident memory in bytes (RssAnon in /proc/self/status), or null where there is none.</summary>
+    public static long? RssAnonBytes()
+    {
+        const string path = "/proc/self/status";
+        if (!OperatingSystem.IsLinux() || !File.Exists(path)) return null;
+        foreach (string line in File.ReadLines(path))
+        {
+            if (!line.StartsWith("RssAnon:", StringComparison.Ordinal)) continue;
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return parts.Length >= 2 && long.TryParse(parts[1], out long kb) ? kb * 1024 : null;
+        }
+        return null;
     }
 
     public static void Print(BenchReport report)
     {
         AnsiConsole.MarkupLine($"[bold]{report.Index}[/]  n={report.N}  dim={report.Dim}  metric={report.Metric}  k={report.K}  threads={report.Threads}"
             + (report.Nlist is int nlist ? $"  nlist={nlist}" : "") + (report.M is int m ? $"  m={m}" : ""));
-        if (report.OpenSeconds is double open) AnsiConsole.MarkupLine($"open {open * 1000:F1} ms");
+        if (report.OpenSeconds is double open)
+            AnsiConsole.MarkupLine($"open {open * 1000:F1} ms" + (report.RssAnonBytes is long rss ? $", peak RssAnon {rss / 1048576.0:F0} MiB" : ""));
         else AnsiConsole.MarkupLine($"train {report.TrainSeconds:F2} s, add {report.AddSeconds:F2} s");
-        var table = new Table().AddColumns("nprobe", "rerank", "recall@1", "recall@10", "QPS (1 at a time)", "QPS (batch)");
+        var table = new Table().AddColumns("nprobe", "rerank", "recall@1", "recall@10", "QPS (1 at a time)", "QPS (batch)", "p50 µs", "p99 µs", "max µs");
         foreach (var row in report.Results)
-            table.AddRow($"{row.Nprobe}", $"{row.Rerank}", $"{row.RecallAt1:F4}", $"{row.RecallAt10:F4}", $"{row.Qps:F0}", $"{row.BatchQps:F0}");
+            table.AddRow($"{row.Nprobe}", $"{row.Rerank}", $"{row.RecallAt1:F4}", $"{row.RecallAt10:F4}", $"{row.Qps:F0}", $"{row.BatchQps:F0}",
+                $"{row.LatencyP50Us:F0}", $"{row.LatencyP99Us:F0}", $"{row.LatencyMaxUs:F0}");
         AnsiConsole.Write(table);
     }
 }

@@ -10,7 +10,10 @@ internal sealed record BenchRow(
     [property: JsonPropertyName("recall_at_1")] double RecallAt1,
     [property: JsonPropertyName("recall_at_10")] double RecallAt10,
     double Qps,
-    double BatchQps);
+    double BatchQps,
+    [property: JsonPropertyName("latency_p50_us")] double LatencyP50Us,
+    [property: JsonPropertyName("latency_p99_us")] double LatencyP99Us,
+    [property: JsonPropertyName("latency_max_us")] double LatencyMaxUs);
 
 /// <summary>What <c>ev bench</c> prints and writes with <c>--json</c>; field names are part of the CLI's contract.</summary>
 internal sealed record BenchReport
@@ -29,6 +32,9 @@ internal sealed record BenchReport
     public double? TrainSeconds { get; init; }
     public double? AddSeconds { get; init; }
     public double? OpenSeconds { get; init; }
+
+    /// <summary>Peak anonymous resident memory (RssAnon) sampled during the run, on Linux; null elsewhere.</summary>
+    public long? RssAnonBytes { get; set; }
     public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     public List<BenchRow> Results { get; init; } = [];
 

@@ -32,6 +32,7 @@ internal static class StoreBenchCommand
         {
             Index = "store", N = info.Count, Dim = info.Dimension, K = k, Threads = threads, Metric = info.Metric.ToShortName(),
             Nlist = info.NList, M = info.M, Codes = info.Codes, Queries = queryCount, OpenSeconds = openSeconds,
+            RssAnonBytes = BenchHarness.RssAnonBytes(),
         };
         foreach (int rerank in reranks)
         {
@@ -41,6 +42,8 @@ internal static class StoreBenchCommand
                 report.Results.Add(BenchHarness.Measure(nprobe, rerank, queries, queryCount, info.Dimension, k, truth, truthWidth,
                     (query, ids, distances) => store.Search(query, ids, distances, options),
                     (all, kk) => store.SearchBatch(all, kk, options, threads).Ids));
+                // Peak over the run, sampled after each setting (the kernel keeps no peak of RssAnon alone).
+                if (BenchHarness.RssAnonBytes() is long rss && rss > (report.RssAnonBytes ?? 0)) report.RssAnonBytes = rss;
             }
         }
         BenchHarness.Print(report);
