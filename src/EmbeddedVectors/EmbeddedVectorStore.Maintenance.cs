@@ -63,37 +63,18 @@ public sealed partial class EmbeddedVectorStore
             long number = _manifest.NextSegmentNumber;
             long firstCopy = _log.TailAddress;
             SealedSegment? merged = null;
-            if (live > 0)
+            var sources = _segments.Select(segment => segment.View()).ToList();
+            try
             {
-                using var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live);
-                var code = new byte[_manifest.Shape.CodeSize];
-                for (int list = 0; list < _manifest.NList; list++)
-                {
-                    foreach (var source in _segments)
-                    {
-                        var segment = source.Segment;
-                        long start = segment.ListStart(list);
-                        var ids = segment.Ids(list);
-                        var addresses = segment.PayloadAddresses(list);
-                        for (int i = 0; i < ids.Length; i++)
-                        {
-                            if (source.Deleted.IsDeleted(start + i)) continue;
-                            byte[] payload = _log.ReadPayload(addresses[i], ids[i]);
-                            long address = _log.AppendPayloadCopy(ids[i], payload);
-                            var vector = segment.Shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
-                            segment.CodeAt(list, i, code);
-                            writer.Append(list, code, ids[i], address, vector);
-                        }
-                    }
-                }
-                _log.Commit();
-                writer.Complete();
-                merged = SealedSegment.Open(StorePath, new SegmentEntry(number, live, 0), _manifest.Shape);
+                // Each live payload is copied to the log's tail, so that everything before the first copy can go.
+                if (live > 0)
+                    merged = WriteSegment(number, sources, live, (id, address) => _log.AppendPayloadCopy(id, _log.ReadPayload(address, id)), CancellationToken.None);
             }
-            else
+            finally
             {
-                _log.Commit();
+                foreach (var source in sources) source.Owner.Release();
             }
+            _log.Commit();
             var manifest = _manifest with
             {
                 Segments = merged == null ? [] : [merged.ToEntry()],
@@ -237,6 +218,7 @@ public sealed partial class EmbeddedVectorStore
         manifest.Write(StorePath);
         SwapStateLocked(manifest, _quantizer, segments, NewBuffer(_quantizer), []);
         foreach (var (segment, version) in staleDeletions) StoreFiles.TryDelete(Path.Combine(StorePath, DeletionBitmap.FileName(segment, version)));
+        StartMergeIfDueLocked();
     }
 
     private bool TryLocateLocked(long id, out int source, out long position, out int list)

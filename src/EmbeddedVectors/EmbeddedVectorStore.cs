@@ -38,6 +38,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     private CodeLists _buffer;
     private Dictionary<long, (int List, int Position)> _bufferIds = [];
     private bool _disposed;
+    private volatile bool _disposing;
 
     private EmbeddedVectorStore(string directory, EmbeddedVectorStoreOptions options, FileStream? lockFile)
     {
@@ -66,6 +67,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _state.EnterWriteLock();
             try { PublishLocked(); }
             finally { _state.ExitWriteLock(); }
+            lock (_writer) StartMergeIfDueLocked();
         }
         catch
         {
@@ -138,7 +140,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         return new EmbeddedVectorStore(directory, options, lockFile);
     }
 
-    /// <summary>Opens an existing store. Only <see cref="EmbeddedVectorStoreOptions.ReadOnly"/>, <c>SealThreshold</c> and <c>KMeans</c> of <paramref name="options"/> apply.</summary>
+    /// <summary>Opens an existing store. Only <see cref="EmbeddedVectorStoreOptions.ReadOnly"/>, <c>SealThreshold</c>, <c>MergeFactor</c> and <c>KMeans</c> of <paramref name="options"/> apply.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="CorruptFileException">The directory is not a store, a file is damaged, or it was written by a newer version.</exception>
     /// <exception cref="EmbeddedVectorsException">Another process has the store open for writing.</exception>
@@ -172,6 +174,14 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        // A background merge ends by taking the writer lock: stop it and wait for it before taking that lock.
+        _disposing = true;
+        _mergeCancel.Cancel();
+        while (Volatile.Read(ref _merge) is { IsCompleted: false } merge)
+        {
+            try { merge.Wait(); }
+            catch (AggregateException) { }
+        }
         lock (_writer)
         {
             if (_disposed) return;

@@ -56,6 +56,14 @@ public sealed record EmbeddedVectorStoreOptions
 
     internal int EffectiveSealThreshold => SealThreshold > 0 ? SealThreshold : DefaultSealThreshold;
 
+    /// <summary>
+    /// Segments of similar size merged into one in the background (tiered, as LSM trees do): when this many
+    /// segments share a size tier (tiers grow by this factor from the seal threshold), they are merged, so a store
+    /// of N entries keeps O(log N) segments and searches scan few long runs. Default 4; 0 turns merging off
+    /// (<see cref="EmbeddedVectorStore.Compact"/> still merges everything). Applies to this open.
+    /// </summary>
+    public int MergeFactor { get; init; } = 4;
+
     /// <summary>Open without the write lock: other processes may read the same store while one writes. Default false.</summary>
     public bool ReadOnly { get; init; }
 
@@ -68,6 +76,9 @@ public sealed record EmbeddedVectorStoreOptions
     /// it applies to every open, like <see cref="ReadOnly"/>.
     /// </summary>
     internal Func<string, bool, Storage.IPayloadLog>? PayloadLogFactory { get; init; }
+
+    /// <summary>For tests: runs on the merge thread after a background merge wrote its segment, before it takes the writer lock.</summary>
+    internal Action? MergeWrittenHook { get; init; }
 
     internal int EffectiveM => M > 0 ? M : DefaultM;
 
@@ -111,6 +122,7 @@ public sealed record EmbeddedVectorStoreOptions
     internal void ValidateForOpen()
     {
         if (SealThreshold < 0) throw new ArgumentOutOfRangeException(nameof(SealThreshold), SealThreshold, "Must be positive, or 0 for the store's recorded value.");
+        if (MergeFactor < 0 || MergeFactor == 1) throw new ArgumentOutOfRangeException(nameof(MergeFactor), MergeFactor, "Use 0 (no background merging) or at least 2.");
     }
 
 }

@@ -187,6 +187,23 @@ internal sealed class DeletionBitmap
         return new DeletionBitmap(count, bits, deleted);
     }
 
+    /// <summary>Positions deleted here but not in <paramref name="earlier"/> (an earlier version of the same segment's bitmap).</summary>
+    public List<long> DeletedSince(DeletionBitmap earlier)
+    {
+        if (earlier.Count != Count) throw new ArgumentException("The bitmaps cover different segments.", nameof(earlier));
+        var positions = new List<long>();
+        for (int w = 0; w < _words.Length; w++)
+        {
+            ulong added = (ulong)(Volatile.Read(ref _words[w]) & ~Volatile.Read(ref earlier._words[w]));
+            while (added != 0)
+            {
+                positions.Add(((long)w << 6) + BitOperations.TrailingZeroCount(added));
+                added &= added - 1;
+            }
+        }
+        return positions;
+    }
+
     private long[] Snapshot(out long deleted)
     {
         var copy = new long[_words.Length];

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using EmbeddedVectors.Training;
 using EmbeddedVectors.Search;
 
@@ -21,19 +20,9 @@ public sealed class SnapshotTests
         KMeans = new KMeansOptions { Iterations = 6 },
     };
 
-    private static ReadOnlySpan<float> Row(int row) => RealData.Instance.Base.AsSpan(row * RealData.Instance.Dimension, RealData.Instance.Dimension);
+    private static ReadOnlySpan<float> Row(int row) => RealRows.Row(row);
 
-    private static void AddRows(EmbeddedVectorStore store, int from, int count)
-    {
-        var ids = new long[count];
-        var payloads = new byte[count][];
-        for (int i = 0; i < count; i++)
-        {
-            ids[i] = from + i;
-            payloads[i] = Encoding.UTF8.GetBytes($"{{\"row\": {from + i}}}");
-        }
-        store.AddRange(ids, RealData.Instance.Base.AsSpan(from * RealData.Instance.Dimension, count * RealData.Instance.Dimension), payloads);
-    }
+    private static void AddRows(EmbeddedVectorStore store, int from, int count) => RealRows.Add(store, from, count, row => $"{{\"row\": {row}}}");
 
     [Theory]
     [InlineData(false)]

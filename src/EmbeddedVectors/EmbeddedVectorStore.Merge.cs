@@ -1,0 +1,187 @@
+using EmbeddedVectors.Storage;
+
+namespace EmbeddedVectors;
+
+// Segment merging: the tiered policy, the background merge, and the one routine that writes a segment from
+// several (shared with compaction).
+public sealed partial class EmbeddedVectorStore
+{
+    private readonly CancellationTokenSource _mergeCancel = new();
+    private Task? _merge;
+    private Exception? _mergeFailure;
+
+    /// <summary>
+    /// Waits until no background merge is running or due. Merging is automatic (see
+    /// <see cref="EmbeddedVectorStoreOptions.MergeFactor"/>); this is for benchmarks and tests that want the
+    /// merged state.
+    /// </summary>
+    /// <exception cref="EmbeddedVectorsException">A background merge failed (its message says why); the store is unharmed.</exception>
+    public void WaitForMerges()
+    {
+        ThrowIfDisposed();
+        while (Volatile.Read(ref _merge) is { IsCompleted: false } running)
+        {
+            try { running.Wait(); }
+            catch (AggregateException) { }
+        }
+        if (_mergeFailure is { } failure)
+            throw new EmbeddedVectorsException($"A background merge of segments failed: {failure.Message}", failure);
+    }
+
+    /// <summary>Starts a background merge when a size tier holds MergeFactor segments and none is running; the writer lock is held.</summary>
+    private void StartMergeIfDueLocked()
+    {
+        int factor = _options.MergeFactor;
+        if (factor < 2 || IsReadOnly || _disposing || _mergeFailure != null || _merge is { IsCompleted: false }) return;
+        var picked = PickMerge(_segments, factor, SealThreshold);
+        if (picked == null) return;
+        long number = _manifest.NextSegmentNumber;
+        // Reserved in memory; written with the next manifest. A crash before that leaves an unnamed file that a later
+        // segment of the same number replaces.
+        _manifest = _manifest with { NextSegmentNumber = number + 1 };
+        var sources = new SegmentView[picked.Count];
+        long live = 0;
+        for (int i = 0; i < sources.Length; i++)
+        {
+            sources[i] = picked[i].View();
+            live += picked[i].LiveCount;
+        }
+        _merge = Task.Run(() => MergeInBackground(sources, number, live));
+    }
+
+    /// <summary>
+    /// The segments to merge next: the smallest tier holding at least <paramref name="factor"/> segments, where
+    /// tier t holds segments of [unit·factor^t, unit·factor^(t+1)) live entries; null when no tier is full.
+    /// </summary>
+    internal static List<SealedSegment>? PickMerge(IReadOnlyList<SealedSegment> segments, int factor, int unit)
+    {
+        var tiers = new SortedDictionary<int, List<SealedSegment>>();
+        foreach (var segment in segments)
+        {
+            int tier = 0;
+            for (long size = Math.Max(1, unit) * (long)factor; segment.LiveCount >= size && tier < 40; size *= factor) tier++;
+            if (!tiers.TryGetValue(tier, out var members)) tiers[tier] = members = [];
+            members.Add(segment);
+        }
+        foreach (var members in tiers.Values)
+        {
+            if (members.Count < factor) continue;
+            long total = 0;
+            foreach (var member in members.Take(factor)) total += member.Segment.Count;
+            if (total > Array.MaxLength) continue; // a segment's ids are sorted in one array when written
+            return members.Take(factor).ToList();
+        }
+        return null;
+    }
+
+    private void MergeInBackground(SegmentView[] sources, long number, long live)
+    {
+        SealedSegment? merged = null;
+        try
+        {
+            merged = live > 0 ? WriteSegment(number, sources, live, moveOf: null, _mergeCancel.Token) : null;
+            _options.MergeWrittenHook?.Invoke();
+            lock (_writer)
+            {
+                if (_disposing || !sources.All(source => _segments.Contains(source.Owner)))
+                {
+                    // Compaction replaced the sources meanwhile (or the store is closing): the merge is moot.
+                    Discard(merged);
+                    return;
+                }
+                CarryOverDeletions(sources, merged);
+                var segments = new List<SealedSegment>(_segments.Count);
+                foreach (var segment in _segments)
+                {
+                    bool source = sources.Any(view => view.Owner == segment);
+                    if (source && merged != null && segment == sources[0].Owner) segments.Add(merged);
+                    else if (!source) segments.Add(segment);
+                }
+                var manifest = _manifest with { Segments = segments.Select(s => s.ToEntry()).ToList(), Generation = _manifest.Generation + 1 };
+                manifest.Write(StorePath);
+                SwapStateLocked(manifest, _quantizer, segments, _buffer, _bufferIds);
+                foreach (var source in sources)
+                {
+                    source.Owner.MarkObsolete();
+                    source.Owner.Release();
+                }
+                merged = null;
+                _merge = null;
+                StartMergeIfDueLocked(); // the merged segment may fill the next tier
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Discard(merged);
+        }
+        catch (Exception e)
+        {
+            // A full disk, say: the sources stay as they are and merging stops for this open; WaitForMerges reports it.
+            _mergeFailure = e;
+            Discard(merged);
+        }
+        finally
+        {
+            foreach (var source in sources) source.Owner.Release();
+        }
+    }
+
+    /// <summary>Deletions made in the sources while the merge ran (upserts included) also apply to the merged segment, durably.</summary>
+    private void CarryOverDeletions(SegmentView[] sources, SealedSegment? merged)
+    {
+        if (merged == null) return;
+        foreach (var source in sources)
+        {
+            foreach (long position in source.Owner.Deleted.DeletedSince(source.Deleted))
+            {
+                long moved = merged.Segment.Find(source.Segment.IdAt(position));
+                if (moved >= 0) merged.MarkDeleted(moved, _publications);
+            }
+        }
+        // The log records of these deletions may already lie before the sealed-until address.
+        if (merged.Dirty) merged.WriteDeletions();
+    }
+
+    private static void Discard(SealedSegment? segment)
+    {
+        if (segment == null) return;
+        segment.MarkObsolete();
+        segment.Release();
+    }
+
+    /// <summary>
+    /// Writes segment <paramref name="number"/> from the entries of <paramref name="sources"/> live in each view,
+    /// list by list, and opens it. <paramref name="moveOf"/> gives the payload address to store for an entry
+    /// (compaction moves payloads; a merge keeps them).
+    /// </summary>
+    private SealedSegment WriteSegment(long number, IReadOnlyList<SegmentView> sources, long live, Func<long, long, long>? moveOf,
+        CancellationToken cancellation)
+    {
+        var shape = _manifest.Shape;
+        using (var writer = SegmentWriter.Create(StorePath, number, shape, live))
+        {
+            var code = new byte[shape.CodeSize];
+            for (int list = 0; list < shape.NList; list++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                foreach (var source in sources)
+                {
+                    var segment = source.Segment;
+                    long start = segment.ListStart(list);
+                    var ids = segment.Ids(list);
+                    var addresses = segment.PayloadAddresses(list);
+                    for (int i = 0; i < ids.Length; i++)
+                    {
+                        if (source.Deleted.IsDeleted(start + i)) continue;
+                        long address = moveOf == null ? addresses[i] : moveOf(ids[i], addresses[i]);
+                        var vector = shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
+                        segment.CodeAt(list, i, code);
+                        writer.Append(list, code, ids[i], address, vector);
+                    }
+                }
+            }
+            writer.Complete();
+        }
+        return SealedSegment.Open(StorePath, new SegmentEntry(number, live, 0), shape);
+    }
+}
