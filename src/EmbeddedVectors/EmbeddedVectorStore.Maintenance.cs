@@ -9,6 +9,7 @@ public sealed partial class EmbeddedVectorStore
     {
         float[] vector;
         long address;
+        SealedSegment? owner = null;
         var snapshot = AcquireSnapshot();
         try
         {
@@ -24,15 +25,17 @@ public sealed partial class EmbeddedVectorStore
                 }
                 else
                 {
-                    var segment = _segments[source].Segment;
+                    owner = _segments[source];
+                    var segment = owner.Segment;
                     address = segment.PayloadAddressAt(position);
-                    vector = segment.Shape.HasVectors ? segment.VectorAt(position).ToArray() : ReadVectorFromLog(address, id);
+                    vector = segment.Shape.HasVectors ? segment.VectorAt(position).ToArray()
+                        : owner.Payloads == null ? ReadVectorFromLog(address, id) : Reconstruct(segment, position);
                 }
             }
             finally { _state.ExitReadLock(); }
-            // The snapshot taken first pins the log: compaction truncates what it moved only once no older snapshot
-            // is in use, so the address stays readable without holding the lock.
-            return new StoredEntry(id, vector, _log.ReadPayload(address, id));
+            // The snapshot taken first pins the segments and the log: they are unmapped, deleted or truncated only once
+            // no older snapshot is in use, so the address stays readable without holding the lock.
+            return new StoredEntry(id, vector, owner == null ? _log.ReadPayload(address, id) : ReadPayload(owner, address, id));
         }
         finally { snapshot.Release(); }
     }
@@ -61,14 +64,11 @@ public sealed partial class EmbeddedVectorStore
             long live = 0;
             foreach (var segment in _segments) live += segment.Segment.Count - segment.Deleted.DeletedCount;
             long number = _manifest.NextSegmentNumber;
-            long firstCopy = _log.TailAddress;
             SealedSegment? merged = null;
             var sources = _segments.Select(segment => segment.View()).ToList();
             try
             {
-                // Each live payload is copied to the log's tail, so that everything before the first copy can go.
-                if (live > 0)
-                    merged = WriteSegment(number, sources, live, (id, address) => _log.AppendPayloadCopy(id, _log.ReadPayload(address, id)), CancellationToken.None);
+                if (live > 0) merged = WriteSegment(number, sources, live, CancellationToken.None);
             }
             finally
             {
@@ -91,8 +91,8 @@ public sealed partial class EmbeddedVectorStore
                 segment.MarkObsolete();
                 segment.Release();
             }
-            // Every live payload now lies at or after firstCopy; what is before it is dead.
-            TruncateLogWhenUnpinnedLocked(live > 0 ? firstCopy : _log.CommittedUntilAddress);
+            // Every live payload is now in the new segment's payload file: the whole log up to here is dead.
+            TruncateLogWhenUnpinnedLocked(_log.CommittedUntilAddress);
         }
     }
 
@@ -153,7 +153,11 @@ public sealed partial class EmbeddedVectorStore
         {
             foreach (var segment in store._segments)
             {
-                try { segment.Segment.Verify(); }
+                try
+                {
+                    segment.Segment.Verify();
+                    segment.Payloads?.Verify();
+                }
                 catch (CorruptFileException e) { problems.Add(e.Message); }
             }
             try { store._log.Replay(store._log.BeginAddress, static (in LogRecordView _) => { }); }
@@ -178,23 +182,21 @@ public sealed partial class EmbeddedVectorStore
         SealedSegment? sealedBuffer = null;
         if (live > 0)
         {
-            using (var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live))
+            using var builder = new SegmentBuilder(StorePath, number, _manifest.Shape, live);
+            var code = new byte[_manifest.Shape.CodeSize];
+            for (int list = 0; list < _buffer.Lists.Length; list++)
             {
-                var code = new byte[_manifest.Shape.CodeSize];
-                for (int list = 0; list < _buffer.Lists.Length; list++)
+                var entries = _buffer.Lists[list];
+                for (int i = 0; i < entries.Count; i++)
                 {
-                    var entries = _buffer.Lists[list];
-                    for (int i = 0; i < entries.Count; i++)
-                    {
-                        if (entries.IsDeleted(i)) continue;
-                        var vector = entries.HasRows ? entries.Row(i) : ReadOnlySpan<float>.Empty;
-                        entries.CodeAt(i, code);
-                        writer.Append(list, code, entries.Ids[i], entries.PayloadAddresses[i], vector);
-                    }
+                    if (entries.IsDeleted(i)) continue;
+                    var vector = entries.HasRows ? entries.Row(i) : ReadOnlySpan<float>.Empty;
+                    entries.CodeAt(i, code);
+                    // The payload moves from the log into the segment, so the log can give its copy back.
+                    builder.Append(list, code, entries.Ids[i], _log.ReadPayload(entries.PayloadAddresses[i], entries.Ids[i]), vector);
                 }
-                writer.Complete();
             }
-            sealedBuffer = SealedSegment.Open(StorePath, new SegmentEntry(number, live, 0), _manifest.Shape);
+            sealedBuffer = builder.Complete();
             number++;
         }
         var staleDeletions = new List<(long Segment, long Version)>();
@@ -218,6 +220,7 @@ public sealed partial class EmbeddedVectorStore
         manifest.Write(StorePath);
         SwapStateLocked(manifest, _quantizer, segments, NewBuffer(_quantizer), []);
         foreach (var (segment, version) in staleDeletions) StoreFiles.TryDelete(Path.Combine(StorePath, DeletionBitmap.FileName(segment, version)));
+        TruncateSealedLogLocked();
         StartMergeIfDueLocked();
     }
 
@@ -239,6 +242,24 @@ public sealed partial class EmbeddedVectorStore
         }
         (source, position, list) = (-1, -1, -1);
         return false;
+    }
+
+    /// <summary>What the code of a sealed entry stands for: a store without full vectors has nothing closer once the log is truncated.</summary>
+    private float[] Reconstruct(Segment segment, long position)
+    {
+        int low = 0, high = _manifest.NList - 1; // the last list starting at or before the position
+        while (low < high)
+        {
+            int middle = (low + high + 1) >>> 1;
+            if (segment.ListStart(middle) <= position) low = middle;
+            else high = middle - 1;
+        }
+        while (segment.ListCount(low) == 0 || position >= segment.ListStart(low) + segment.ListCount(low)) low++; // skip empty lists sharing the start
+        var code = new byte[_manifest.Shape.CodeSize];
+        segment.CodeAt(low, (int)(position - segment.ListStart(low)), code);
+        var vector = new float[Dimension];
+        _quantizer!.Reconstruct(low, code, vector);
+        return vector;
     }
 
     private float[] ReadVectorFromLog(long address, long id)

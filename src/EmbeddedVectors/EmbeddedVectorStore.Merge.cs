@@ -79,7 +79,7 @@ public sealed partial class EmbeddedVectorStore
         SealedSegment? merged = null;
         try
         {
-            merged = live > 0 ? WriteSegment(number, sources, live, moveOf: null, _mergeCancel.Token) : null;
+            merged = live > 0 ? WriteSegment(number, sources, live, _mergeCancel.Token) : null;
             _options.MergeWrittenHook?.Invoke();
             lock (_writer)
             {
@@ -107,6 +107,7 @@ public sealed partial class EmbeddedVectorStore
                 }
                 merged = null;
                 _merge = null;
+                TruncateSealedLogLocked(); // the last segment from before version 2 may just have been merged away
                 StartMergeIfDueLocked(); // the merged segment may fill the next tier
             }
         }
@@ -150,38 +151,47 @@ public sealed partial class EmbeddedVectorStore
     }
 
     /// <summary>
-    /// Writes segment <paramref name="number"/> from the entries of <paramref name="sources"/> live in each view,
-    /// list by list, and opens it. <paramref name="moveOf"/> gives the payload address to store for an entry
-    /// (compaction moves payloads; a merge keeps them).
+    /// Writes segment <paramref name="number"/> (with its payload file) from the entries of <paramref name="sources"/>
+    /// live in each view, list by list, and opens it.
     /// </summary>
-    private SealedSegment WriteSegment(long number, IReadOnlyList<SegmentView> sources, long live, Func<long, long, long>? moveOf,
-        CancellationToken cancellation)
+    private SealedSegment WriteSegment(long number, IReadOnlyList<SegmentView> sources, long live, CancellationToken cancellation)
     {
         var shape = _manifest.Shape;
-        using (var writer = SegmentWriter.Create(StorePath, number, shape, live))
+        using var builder = new SegmentBuilder(StorePath, number, shape, live);
+        var code = new byte[shape.CodeSize];
+        for (int list = 0; list < shape.NList; list++)
         {
-            var code = new byte[shape.CodeSize];
-            for (int list = 0; list < shape.NList; list++)
+            cancellation.ThrowIfCancellationRequested();
+            foreach (var source in sources)
             {
-                cancellation.ThrowIfCancellationRequested();
-                foreach (var source in sources)
+                var segment = source.Segment;
+                long start = segment.ListStart(list);
+                var ids = segment.Ids(list);
+                var addresses = segment.PayloadAddresses(list);
+                for (int i = 0; i < ids.Length; i++)
                 {
-                    var segment = source.Segment;
-                    long start = segment.ListStart(list);
-                    var ids = segment.Ids(list);
-                    var addresses = segment.PayloadAddresses(list);
-                    for (int i = 0; i < ids.Length; i++)
-                    {
-                        if (source.Deleted.IsDeleted(start + i)) continue;
-                        long address = moveOf == null ? addresses[i] : moveOf(ids[i], addresses[i]);
-                        var vector = shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
-                        segment.CodeAt(list, i, code);
-                        writer.Append(list, code, ids[i], address, vector);
-                    }
+                    if (source.Deleted.IsDeleted(start + i)) continue;
+                    var vector = shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
+                    segment.CodeAt(list, i, code);
+                    builder.Append(list, code, ids[i], ReadPayload(source.Owner, addresses[i], ids[i]), vector);
                 }
             }
-            writer.Complete();
         }
-        return SealedSegment.Open(StorePath, new SegmentEntry(number, live, 0), shape);
+        return builder.Complete();
+    }
+
+    /// <summary>A sealed entry's payload: from its segment's payload file, or from the log for segments written before those existed.</summary>
+    private byte[] ReadPayload(SealedSegment segment, long address, long id)
+        => segment.Payloads != null ? segment.Payloads.Read(address, id) : _log.ReadPayload(address, id);
+
+    /// <summary>
+    /// Once every segment keeps its own payloads, nothing sealed refers to the log before the sealed-until
+    /// address: give that part back (a whole log file at a time) when no older snapshot is in use.
+    /// </summary>
+    private void TruncateSealedLogLocked()
+    {
+        foreach (var segment in _segments)
+            if (segment.Payloads == null) return; // a segment from before version 2 still reads payloads from the log
+        TruncateLogWhenUnpinnedLocked(_manifest.SealedUntilAddress);
     }
 }

@@ -58,7 +58,10 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             }
             foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
             _segments = segments;
-            log = (options.PayloadLogFactory ?? FasterPayloadLog.Open)(Path.Combine(directory, LogDirectoryName), options.ReadOnly);
+            int logSegmentBits = _manifest.EffectiveLogSegmentBits;
+            log = options.PayloadLogFactory != null
+                ? options.PayloadLogFactory(Path.Combine(directory, LogDirectoryName), options.ReadOnly)
+                : FasterPayloadLog.Open(Path.Combine(directory, LogDirectoryName), options.ReadOnly, logSegmentBits);
             _log = log;
             _buffer = NewBuffer(_quantizer);
             _replaying = true;
@@ -130,6 +133,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 StoreVectors = options.StoreVectors,
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.EffectiveSealThreshold,
+                LogSegmentBits = Manifest.NewLogSegmentBits,
             }.Write(directory);
         }
         catch

@@ -5,7 +5,14 @@ using System.Text.Json.Serialization;
 namespace EmbeddedVectors.Storage;
 
 /// <summary>A sealed segment as the manifest names it.</summary>
-internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion);
+/// <param name="Number">The segment's number (its file names).</param>
+/// <param name="Count">Entries in it, deleted ones included.</param>
+/// <param name="DeletionsVersion">Version of its deletion file; 0 when it has none.</param>
+/// <param name="Payloads">
+/// True when its payloads are in its own <c>.evp</c> file (manifest version 2); false for segments written
+/// before, whose payload addresses point into the log.
+/// </param>
+internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion, bool Payloads = false);
 
 /// <summary>
 /// The root of a store: its shape, the quantizer file, the live segments and the log address up to which every
@@ -14,7 +21,12 @@ internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersi
 internal sealed record Manifest
 {
     public const string FileName = "MANIFEST";
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// 2: segments may keep their payloads (<see cref="SegmentEntry.Payloads"/>) and the log its own segment size
+    /// (<see cref="LogSegmentBits"/>), so the log is truncated once entries are sealed. Version 1 manifests (stores
+    /// written before) still open; the first manifest this build writes for them is version 2.
+    /// </summary>
+    public const int FormatVersion = 2;
 
     /// <summary>The header: magic · version · body length (field 0) · body checksum; no header checksum (24 bytes).</summary>
     internal static readonly ChecksummedFile Layout = new("manifest", "EVMANIFS"u8, FormatVersion, fieldCount: 1, hasHeaderChecksum: false, bodyName: "JSON body");
@@ -36,6 +48,21 @@ internal sealed record Manifest
     public long NextSegmentNumber { get; init; } = 1;
     public long SealedUntilAddress { get; init; }
     public IReadOnlyList<SegmentEntry> Segments { get; init; } = [];
+
+    /// <summary>log2 of the log's segment file size; absent (0) in stores written before version 2, which use 28.</summary>
+    public int LogSegmentBits { get; init; }
+
+    /// <summary>The log segment size bits to open the log with.</summary>
+    public int EffectiveLogSegmentBits => LogSegmentBits == 0 ? LegacyLogSegmentBits : LogSegmentBits;
+
+    /// <summary>What stores before version 2 use: 256 MiB log files.</summary>
+    public const int LegacyLogSegmentBits = 28;
+
+    /// <summary>
+    /// What new stores use: 32 MiB log files. The log is truncated a whole file at a time, so smaller files give
+    /// the write-ahead copies back sooner after a seal.
+    /// </summary>
+    public const int NewLogSegmentBits = 25;
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -83,6 +110,7 @@ internal sealed record Manifest
             !Enum.IsDefined(CodeLayout) ? $"code layout {CodeLayout}" :
             SealedUntilAddress < 0 ? $"sealed-until address {SealedUntilAddress}" :
             NextSegmentNumber < 1 ? $"next segment number {NextSegmentNumber}" :
+            LogSegmentBits != 0 && (LogSegmentBits < 22 || LogSegmentBits > 40) ? $"log segment bits {LogSegmentBits}" :
             null;
         foreach (var segment in Segments)
         {

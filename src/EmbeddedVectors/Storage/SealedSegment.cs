@@ -15,16 +15,20 @@ internal sealed class SealedSegment
     private int _references = 1;
     private bool _obsolete;
 
-    private SealedSegment(string directory, Segment segment, DeletionBitmap deleted, long deletionsVersion)
+    private SealedSegment(string directory, Segment segment, DeletionBitmap deleted, long deletionsVersion, SegmentPayloads.Reader? payloads)
     {
         Directory = directory;
         Segment = segment;
         _deleted = deleted;
         DeletionsVersion = deletionsVersion;
+        Payloads = payloads;
     }
 
     public string Directory { get; }
     public Segment Segment { get; }
+
+    /// <summary>Its payload file, or null for a segment whose payload addresses point into the log (written before manifest version 2).</summary>
+    public SegmentPayloads.Reader? Payloads { get; }
 
     /// <summary>The writer's deletions (latest).</summary>
     public DeletionBitmap Deleted => _deleted;
@@ -40,24 +44,27 @@ internal sealed class SealedSegment
     public static SealedSegment Open(string directory, SegmentEntry entry, SegmentShape shape)
     {
         var segment = Segment.Open(directory, entry.Number, shape);
+        SegmentPayloads.Reader? payloads = null;
         try
         {
+            if (entry.Payloads) payloads = SegmentPayloads.Reader.Open(directory, entry.Number, entry.Count);
             if (segment.Count != entry.Count)
                 throw new CorruptFileException(Path.Combine(directory, SegmentWriter.CodesFileName(entry.Number)),
                     $"holds {segment.Count} entries but the manifest says {entry.Count}.");
             var deleted = entry.DeletionsVersion == 0
                 ? new DeletionBitmap(segment.Count)
                 : DeletionBitmap.Load(directory, entry.Number, entry.DeletionsVersion, segment.Count);
-            return new SealedSegment(directory, segment, deleted, entry.DeletionsVersion);
+            return new SealedSegment(directory, segment, deleted, entry.DeletionsVersion, payloads);
         }
         catch
         {
+            payloads?.Dispose();
             segment.Dispose();
             throw;
         }
     }
 
-    public SegmentEntry ToEntry() => new(Segment.Number, Segment.Count, DeletionsVersion);
+    public SegmentEntry ToEntry() => new(Segment.Number, Segment.Count, DeletionsVersion, Payloads != null);
 
     /// <summary>
     /// Marks <paramref name="position"/> deleted in the writer's bitmap, first copying it if views published
@@ -101,9 +108,11 @@ internal sealed class SealedSegment
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
         Segment.Dispose();
+        Payloads?.Dispose();
         if (!_obsolete) return;
         StoreFiles.TryDelete(Path.Combine(Directory, SegmentWriter.CodesFileName(Segment.Number)));
         StoreFiles.TryDelete(Path.Combine(Directory, SegmentWriter.VectorsFileName(Segment.Number)));
+        StoreFiles.TryDelete(Path.Combine(Directory, SegmentPayloads.FileName(Segment.Number)));
         string prefix = Path.GetFileNameWithoutExtension(SegmentWriter.CodesFileName(Segment.Number)) + ".del-*";
         foreach (var file in System.IO.Directory.EnumerateFiles(Directory, prefix)) StoreFiles.TryDelete(file);
     }

@@ -143,6 +143,24 @@ internal sealed class IvfPqQuantizer
         return cellTable;
     }
 
+    /// <summary>
+    /// The approximation a code stands for, unrotated: the cell's centroid plus the decoded residual, turned back
+    /// by the transpose of the OPQ rotation. For stores that keep no full vectors.
+    /// </summary>
+    public void Reconstruct(int list, ReadOnlySpan<byte> code, Span<float> vector)
+    {
+        var rotated = new float[Dimension];
+        Pq.Decode(code, rotated);
+        VectorKernels.MultiplyAdd(Coarse.Centroid(list), rotated, 1f, rotated);
+        if (Rotation == null)
+        {
+            rotated.CopyTo(vector);
+            return;
+        }
+        var matrix = Rotation.Matrix; // rotated = vector·R, so vector = rotated·Rᵀ
+        for (int i = 0; i < Dimension; i++) vector[i] = VectorKernels.Dot(matrix.Slice(i * Dimension, Dimension), rotated);
+    }
+
     /// <summary>‖r‖² + 2⟨c_l, r⟩ for cell l, every sub-quantizer and code word r; computed on first use.</summary>
     private ReadOnlySpan<float> PrecomputedTable(int list)
     {
