@@ -195,19 +195,17 @@ internal sealed class CentroidTable
     {
         float value = float.PositiveInfinity;
         int at = int.MaxValue;
-        for (int lane = 0; lane < Vector512<float>.Count; lane++) PickLane(ref value, ref at, best.GetElement(lane), index.GetElement(lane));
-        return (at == int.MaxValue ? 0 : at, Finish(value, point));
-    }
-
-    /// <summary>Keeps the smaller value, and on a tie the smaller index.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PickLane(ref float value, ref int at, float v, int i)
-    {
-        if (v < value || (v == value && i < at))
+        for (int lane = 0; lane < Vector512<float>.Count; lane++)
         {
-            value = v;
-            at = i;
+            float v = best.GetElement(lane);
+            int i = index.GetElement(lane);
+            if (v < value || (v == value && i < at))
+            {
+                value = v;
+                at = i;
+            }
         }
+        return (at == int.MaxValue ? 0 : at, Finish(value, point));
     }
 
     /// <summary>The ranking distance from one point to every centroid (<paramref name="distances"/> has at least <see cref="Count"/> slots).</summary>
@@ -376,7 +374,16 @@ internal sealed class CentroidTable
     {
         float value = float.PositiveInfinity;
         int at = int.MaxValue;
-        for (int lane = 0; lane < Vector128<float>.Count; lane++) PickLane(ref value, ref at, best.GetElement(lane), index.GetElement(lane));
+        for (int lane = 0; lane < Vector128<float>.Count; lane++)
+        {
+            float v = best.GetElement(lane);
+            int i = index.GetElement(lane);
+            if (v < value || (v == value && i < at))
+            {
+                value = v;
+                at = i;
+            }
+        }
         return (at == int.MaxValue ? 0 : at, Finish(value, point));
     }
 
