@@ -7,7 +7,7 @@ namespace EmbeddedVectors.Kernels;
 
 /// <summary>
 /// Dense matrix products for the training code (rotations, Procrustes), in <see cref="float"/> or
-/// <see cref="double"/>. The right-hand matrix is packed once into column panels (<see cref="PanelWidth{T}"/> columns,
+/// <see cref="double"/>. The right-hand matrix is packed once into column panels (<see cref="PanelWidth{T}()"/> columns,
 /// row after row, zero-padded), so the inner loop reads it contiguously; the micro-kernel keeps a register tile of
 /// 4 rows × one panel (16 accumulators of <see cref="Vector512{T}"/>, or 8 of <see cref="Vector256{T}"/> or
 /// <see cref="Vector128{T}"/>, for AVX2 and ARM64) and
@@ -21,10 +21,10 @@ internal static class MatrixKernels
     /// <summary>Rows a parallel task multiplies at a time.</summary>
     private const int RowBlock = 32;
 
-    /// <summary>Rows of <c>A</c> folded per step of <see cref="MultiplyTransposedLeft"/>.</summary>
+    /// <summary>Rows of <c>A</c> folded per step of <see cref="MultiplyTransposedLeft(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, Span{double}, int)"/>.</summary>
     private const int ReductionChunk = 1024;
 
-    /// <summary>Groups of chunks <see cref="MultiplyTransposedLeft"/> sums separately: a fixed count, so the result is reproducible.</summary>
+    /// <summary>Groups of chunks <see cref="MultiplyTransposedLeft(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, Span{double}, int)"/> sums separately: a fixed count, so the result is reproducible.</summary>
     private const int ReductionGroups = 8;
 
     /// <summary>Products smaller than this many multiply-adds run on the calling thread.</summary>
@@ -32,26 +32,39 @@ internal static class MatrixKernels
 
     /// <summary>Columns in one packed panel: four vectors wide (512-bit), two (256- or 128-bit), or eight scalars.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int PanelWidth<T>() where T : unmanaged, INumber<T>
-        => Vector512.IsHardwareAccelerated ? 4 * Vector512<T>.Count
-        : Vector256.IsHardwareAccelerated ? 2 * Vector256<T>.Count
-        : Vector128.IsHardwareAccelerated ? 2 * Vector128<T>.Count
-        : 8;
+    public static int PanelWidth<T>() where T : unmanaged, INumber<T> => PanelWidth<T>(KernelWidths.Preferred);
+
+    /// <summary>The panel width of the bodies of <paramref name="kernel"/> width (a packed matrix is tied to it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int PanelWidth<T>(KernelWidth kernel) where T : unmanaged, INumber<T> => kernel switch
+    {
+        KernelWidth.Vector512 => 4 * Vector512<T>.Count,
+        KernelWidth.Vector256 => 2 * Vector256<T>.Count,
+        KernelWidth.Vector128 => 2 * Vector128<T>.Count,
+        _ => 8,
+    };
 
     /// <summary>Values a packed <paramref name="k"/> × <paramref name="p"/> matrix takes.</summary>
-    public static int PackedLength<T>(int k, int p) where T : unmanaged, INumber<T>
+    public static int PackedLength<T>(int k, int p) where T : unmanaged, INumber<T> => PackedLength<T>(k, p, KernelWidths.Preferred);
+
+    /// <summary><see cref="PackedLength{T}(int, int)"/> for the bodies of <paramref name="kernel"/> width.</summary>
+    internal static int PackedLength<T>(int k, int p, KernelWidth kernel) where T : unmanaged, INumber<T>
     {
-        int width = PanelWidth<T>();
+        int width = PanelWidth<T>(kernel);
         return checked((p + width - 1) / width * width * k);
     }
 
     /// <summary>Packs the row-major <paramref name="k"/> × <paramref name="p"/> matrix <paramref name="b"/> into column panels.</summary>
     public static void Pack<T>(ReadOnlySpan<T> b, int k, int p, Span<T> packed) where T : unmanaged, INumber<T>
+        => Pack(b, k, p, packed, KernelWidths.Preferred);
+
+    /// <summary><see cref="Pack{T}(ReadOnlySpan{T}, int, int, Span{T})"/> for the bodies of <paramref name="kernel"/> width.</summary>
+    internal static void Pack<T>(ReadOnlySpan<T> b, int k, int p, Span<T> packed, KernelWidth kernel) where T : unmanaged, INumber<T>
     {
-        int width = PanelWidth<T>();
+        int width = PanelWidth<T>(kernel);
         int panels = (p + width - 1) / width;
         if (b.Length < (long)k * p) throw new ArgumentException("The matrix is shorter than k × p.", nameof(b));
-        if (packed.Length < PackedLength<T>(k, p)) throw new ArgumentException("The packed buffer is too short.", nameof(packed));
+        if (packed.Length < PackedLength<T>(k, p, kernel)) throw new ArgumentException("The packed buffer is too short.", nameof(packed));
         for (int q = 0; q < panels; q++)
         {
             int start = q * width;
@@ -88,13 +101,22 @@ internal static class MatrixKernels
     /// <summary>
     /// <c>C = A · B</c> (or <c>C += A · B</c> when <paramref name="accumulate"/>) on the calling thread: <paramref name="a"/>
     /// is <paramref name="rows"/> × <paramref name="k"/> row-major, <paramref name="packed"/> is <c>B</c> (<paramref name="k"/> ×
-    /// <paramref name="p"/>) packed by <see cref="Pack{T}"/>, <paramref name="c"/> is <paramref name="rows"/> × <paramref name="p"/> row-major.
+    /// <paramref name="p"/>) packed by <see cref="Pack{T}(ReadOnlySpan{T}, int, int, Span{T})"/>, <paramref name="c"/> is <paramref name="rows"/> × <paramref name="p"/> row-major.
     /// </summary>
     public static void MultiplyPacked<T>(ReadOnlySpan<T> a, int rows, int k, ReadOnlySpan<T> packed, int p, Span<T> c, bool accumulate)
         where T : unmanaged, INumber<T>
+        => MultiplyPacked(a, rows, k, packed, p, c, accumulate, KernelWidths.Preferred);
+
+    /// <summary>
+    /// <see cref="MultiplyPacked{T}(ReadOnlySpan{T}, int, int, ReadOnlySpan{T}, int, Span{T}, bool)"/> with the bodies of
+    /// <paramref name="kernel"/> width (<paramref name="packed"/> must have been packed for that width).
+    /// </summary>
+    internal static void MultiplyPacked<T>(ReadOnlySpan<T> a, int rows, int k, ReadOnlySpan<T> packed, int p, Span<T> c, bool accumulate,
+        KernelWidth kernel)
+        where T : unmanaged, INumber<T>
     {
         if (a.Length < (long)rows * k) throw new ArgumentException("A is shorter than rows × k.", nameof(a));
-        if (packed.Length < PackedLength<T>(k, p)) throw new ArgumentException("The packed B is too short.", nameof(packed));
+        if (packed.Length < PackedLength<T>(k, p, kernel)) throw new ArgumentException("The packed B is too short.", nameof(packed));
         if (c.Length < (long)rows * p) throw new ArgumentException("C is shorter than rows × p.", nameof(c));
         if (rows == 0 || p == 0) return;
         if (k == 0)
@@ -102,7 +124,7 @@ internal static class MatrixKernels
             if (!accumulate) c[..(rows * p)].Clear();
             return;
         }
-        int width = PanelWidth<T>();
+        int width = PanelWidth<T>(kernel);
         int panels = (p + width - 1) / width;
         Span<T> edge = stackalloc T[RowGroup * 64];
         ref T aBase = ref MemoryMarshal.GetReference(a);
@@ -119,7 +141,7 @@ internal static class MatrixKernels
                 ref T aRow = ref Unsafe.Add(ref aBase, (nint)r * k);
                 if (columns == width)
                 {
-                    Tile(ref aRow, k, group, ref panel, ref Unsafe.Add(ref cBase, (nint)r * p + start), p, accumulate);
+                    Tile(ref aRow, k, group, ref panel, ref Unsafe.Add(ref cBase, (nint)r * p + start), p, accumulate, kernel);
                 }
                 else
                 {
@@ -130,7 +152,7 @@ internal static class MatrixKernels
                         if (accumulate) c.Slice((r + i) * p + start, columns).CopyTo(target);
                         else target.Clear();
                     }
-                    Tile(ref aRow, k, group, ref panel, ref MemoryMarshal.GetReference(edge), width, accumulate: true);
+                    Tile(ref aRow, k, group, ref panel, ref MemoryMarshal.GetReference(edge), width, accumulate: true, kernel);
                     for (int i = 0; i < group; i++)
                         edge.Slice(i * width, columns).CopyTo(c.Slice((r + i) * p + start, columns));
                 }
@@ -142,16 +164,22 @@ internal static class MatrixKernels
     /// <c>C = A · B</c> for row-major <paramref name="a"/> (<paramref name="n"/> × <paramref name="k"/>) and a packed
     /// <c>B</c> (<paramref name="k"/> × <paramref name="p"/>), rows split across <paramref name="threads"/> (0: every core).
     /// </summary>
-    public static unsafe void Multiply<T>(ReadOnlySpan<T> a, int n, int k, ReadOnlySpan<T> packed, int p, Span<T> c, int threads)
+    public static void Multiply<T>(ReadOnlySpan<T> a, int n, int k, ReadOnlySpan<T> packed, int p, Span<T> c, int threads)
+        where T : unmanaged, INumber<T>
+        => Multiply(a, n, k, packed, p, c, threads, KernelWidths.Preferred);
+
+    /// <summary><see cref="Multiply{T}(ReadOnlySpan{T}, int, int, ReadOnlySpan{T}, int, Span{T}, int)"/> with the bodies of <paramref name="kernel"/> width.</summary>
+    internal static unsafe void Multiply<T>(ReadOnlySpan<T> a, int n, int k, ReadOnlySpan<T> packed, int p, Span<T> c, int threads,
+        KernelWidth kernel)
         where T : unmanaged, INumber<T>
     {
         if (a.Length < (long)n * k) throw new ArgumentException("A is shorter than n × k.", nameof(a));
-        if (packed.Length < PackedLength<T>(k, p)) throw new ArgumentException("The packed B is too short.", nameof(packed));
+        if (packed.Length < PackedLength<T>(k, p, kernel)) throw new ArgumentException("The packed B is too short.", nameof(packed));
         if (c.Length < (long)n * p) throw new ArgumentException("C is shorter than n × p.", nameof(c));
         int blocks = (n + RowBlock - 1) / RowBlock;
         if (blocks <= 1 || threads == 1 || Environment.ProcessorCount == 1 || (long)n * k * p < ParallelThreshold)
         {
-            MultiplyPacked(a, n, k, packed, p, c, accumulate: false);
+            MultiplyPacked(a, n, k, packed, p, c, accumulate: false, kernel);
             return;
         }
         fixed (T* aPointer = a)
@@ -159,14 +187,14 @@ internal static class MatrixKernels
         fixed (T* cPointer = c)
         {
             nint aAddress = (nint)aPointer, bAddress = (nint)bPointer, cAddress = (nint)cPointer;
-            int packedLength = PackedLength<T>(k, p);
+            int packedLength = PackedLength<T>(k, p, kernel);
             Parallel.For(0, blocks, Parallelism.Options(threads), block =>
             {
                 int start = block * RowBlock;
                 int count = Math.Min(RowBlock, n - start);
                 var aBlock = new ReadOnlySpan<T>((T*)aAddress + (long)start * k, count * k);
                 var cBlock = new Span<T>((T*)cAddress + (long)start * p, count * p);
-                MultiplyPacked(aBlock, count, k, new ReadOnlySpan<T>((T*)bAddress, packedLength), p, cBlock, accumulate: false);
+                MultiplyPacked(aBlock, count, k, new ReadOnlySpan<T>((T*)bAddress, packedLength), p, cBlock, accumulate: false, kernel);
             });
         }
     }
@@ -187,6 +215,11 @@ internal static class MatrixKernels
     /// fixed number of contiguous groups summed in order, so the result does not depend on the thread count or timing.
     /// </summary>
     public static void MultiplyTransposedLeft(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n, int k, int p, Span<double> c, int threads)
+        => MultiplyTransposedLeft(a, b, n, k, p, c, threads, KernelWidths.Preferred);
+
+    /// <summary><see cref="MultiplyTransposedLeft(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, Span{double}, int)"/> with the bodies of <paramref name="kernel"/> width.</summary>
+    internal static void MultiplyTransposedLeft(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n, int k, int p, Span<double> c, int threads,
+        KernelWidth kernel)
     {
         if (a.Length < (long)n * k) throw new ArgumentException("A is shorter than n × k.", nameof(a));
         if (b.Length < (long)n * p) throw new ArgumentException("B is shorter than n × p.", nameof(b));
@@ -205,7 +238,7 @@ internal static class MatrixKernels
             {
                 nint aAddress = (nint)aPointer, bAddress = (nint)bPointer;
                 Parallel.For(0, groups, Parallelism.Options(groups == 1 ? 1 : threads),
-                    () => new ReductionScratch(k, p),
+                    () => new ReductionScratch(k, p, kernel),
                     (group, _, scratch) =>
                     {
                         var sum = sums[group];
@@ -217,9 +250,9 @@ internal static class MatrixKernels
                             var aChunk = new ReadOnlySpan<float>((float*)aAddress + (long)start * k, count * k);
                             var bChunk = new ReadOnlySpan<float>((float*)bAddress + (long)start * p, count * p);
                             Transpose(aChunk, count, k, scratch.Transposed);
-                            Pack(bChunk, count, p, scratch.Packed);
-                            MultiplyPacked<float>(scratch.Transposed.AsSpan(0, k * count), k, count, scratch.Packed, p, scratch.Product, accumulate: false);
-                            AddWidened(scratch.Product, sum);
+                            Pack(bChunk, count, p, scratch.Packed, kernel);
+                            MultiplyPacked<float>(scratch.Transposed.AsSpan(0, k * count), k, count, scratch.Packed, p, scratch.Product, accumulate: false, kernel);
+                            AddWidened(scratch.Product, sum, kernel);
                         }
                         return scratch;
                     },
@@ -230,14 +263,15 @@ internal static class MatrixKernels
             for (int i = 0; i < result.Length; i++) result[i] += sum[i];
     }
 
-    /// <summary><c>sum[i] += (double)values[i]</c>.</summary>
-    private static void AddWidened(ReadOnlySpan<float> values, Span<double> sum)
+    /// <summary><c>sum[i] += (double)values[i]</c>: exact, so every width gives the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddWidened(ReadOnlySpan<float> values, Span<double> sum, KernelWidth kernel)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        ref float v = ref MemoryMarshal.GetReference(values);
+        ref double s = ref MemoryMarshal.GetReference(sum);
+        if (kernel == KernelWidth.Vector512)
         {
-            ref float v = ref MemoryMarshal.GetReference(values);
-            ref double s = ref MemoryMarshal.GetReference(sum);
             for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var (lower, upper) = Vector512.Widen(Vector512.LoadUnsafe(ref v, (nuint)i));
@@ -245,32 +279,42 @@ internal static class MatrixKernels
                 (Vector512.LoadUnsafe(ref s, (nuint)(i + Vector512<double>.Count)) + upper).StoreUnsafe(ref s, (nuint)(i + Vector512<double>.Count));
             }
         }
+        if (kernel != KernelWidth.Scalar)
+        {
+            // The 512-bit body's remainder, or the whole span on narrower CPUs.
+            for (; i <= values.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var (lower, upper) = Vector128.Widen(Vector128.LoadUnsafe(ref v, (nuint)i));
+                (Vector128.LoadUnsafe(ref s, (nuint)i) + lower).StoreUnsafe(ref s, (nuint)i);
+                (Vector128.LoadUnsafe(ref s, (nuint)(i + Vector128<double>.Count)) + upper).StoreUnsafe(ref s, (nuint)(i + Vector128<double>.Count));
+            }
+        }
         for (; i < values.Length; i++) sum[i] += values[i];
     }
 
-    private sealed class ReductionScratch(int k, int p)
+    private sealed class ReductionScratch(int k, int p, KernelWidth kernel)
     {
         public readonly float[] Transposed = new float[k * ReductionChunk];
-        public readonly float[] Packed = new float[PackedLength<float>(ReductionChunk, p)];
+        public readonly float[] Packed = new float[PackedLength<float>(ReductionChunk, p, kernel)];
         public readonly float[] Product = new float[k * p];
     }
 
     /// <summary>Up to four rows of <c>A</c> times one packed panel, into (or onto) <c>C</c> with row stride <paramref name="ldc"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<T>(ref T a, int k, int rows, ref T panel, ref T c, int ldc, bool accumulate)
+    private static void Tile<T>(ref T a, int k, int rows, ref T panel, ref T c, int ldc, bool accumulate, KernelWidth kernel)
         where T : unmanaged, INumber<T>
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (kernel == KernelWidth.Vector512)
         {
             if (rows == RowGroup) Tile4x512(ref a, k, ref panel, ref c, ldc, accumulate);
             else for (int i = 0; i < rows; i++) Tile1x512(ref Unsafe.Add(ref a, (nint)i * k), k, ref panel, ref Unsafe.Add(ref c, (nint)i * ldc), accumulate);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (kernel == KernelWidth.Vector256)
         {
             if (rows == RowGroup) Tile4x256(ref a, k, ref panel, ref c, ldc, accumulate);
             else for (int i = 0; i < rows; i++) Tile1x256(ref Unsafe.Add(ref a, (nint)i * k), k, ref panel, ref Unsafe.Add(ref c, (nint)i * ldc), accumulate);
         }
-        else if (Vector128.IsHardwareAccelerated)
+        else if (kernel == KernelWidth.Vector128)
         {
             if (rows == RowGroup) Tile4x128(ref a, k, ref panel, ref c, ldc, accumulate);
             else for (int i = 0; i < rows; i++) Tile1x128(ref Unsafe.Add(ref a, (nint)i * k), k, ref panel, ref Unsafe.Add(ref c, (nint)i * ldc), accumulate);
@@ -297,17 +341,9 @@ internal static class MatrixKernels
         return x * y + addend;
     }
 
-    /// <summary>Fused on ARM64 and on x86 with FMA; a separate multiply and add on x86 without (the fused fallback is slow software).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<T> Fma<T>(Vector128<T> x, Vector128<T> y, Vector128<T> addend) where T : unmanaged
-    {
-        if (System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
-        {
-            if (typeof(T) == typeof(float)) return Vector128.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), addend.AsSingle()).As<float, T>();
-            if (typeof(T) == typeof(double)) return Vector128.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), addend.AsDouble()).As<double, T>();
-        }
-        return x * y + addend;
-    }
+        => Vector128Ops.MultiplyAdd(x, y, addend);
 
     private static void Tile4x512<T>(ref T a0, int k, ref T panel, ref T c, int ldc, bool accumulate) where T : unmanaged, INumber<T>
     {

@@ -27,15 +27,35 @@ public sealed class FastScanTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(2)]
     [InlineData(8)]
     [InlineData(48)]
     [InlineData(96)]
     [InlineData(256)]
-    public void The_shuffle_kernel_matches_the_scalar_reference(int m)
+    public void The_AVX2_shuffle_kernel_matches_the_scalar_reference(int m)
     {
-        if (!Avx2.IsSupported) return; // the scalar path is the only one, and is tested below
+        Skip.IfNot(Avx2.IsSupported, "The AVX2 kernel needs AVX2; the 128-bit and scalar kernels are tested separately.");
+        AssertBlockSumsMatchTheScalarReference(m, FastScan.SumBlockAvx2);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(48)]
+    [InlineData(96)]
+    [InlineData(256)]
+    public void The_128_bit_shuffle_kernel_matches_the_scalar_reference(int m)
+    {
+        // Vector128.ShuffleNative has a software form, so this runs on any CPU.
+        AssertBlockSumsMatchTheScalarReference(m, FastScan.SumBlockVector128);
+    }
+
+    private delegate uint SumBlock(ReadOnlySpan<byte> lut, ReadOnlySpan<byte> codes, int m, Span<ushort> sums, ushort threshold);
+
+    private static void AssertBlockSumsMatchTheScalarReference(int m, SumBlock kernel)
+    {
         var random = new Random(m);
         var lut = new byte[m * 16];
         random.NextBytes(lut);
@@ -45,7 +65,7 @@ public sealed class FastScanTests
         var scalar = new ushort[32];
         foreach (ushort threshold in new ushort[] { 0, 1000, (ushort)(m * 128), ushort.MaxValue })
         {
-            uint a = FastScan.SumBlockAvx2(lut, block, m, simd, threshold);
+            uint a = kernel(lut, block, m, simd, threshold);
             uint b = FastScan.SumBlockScalar(lut, block, m, scalar, threshold);
             Assert.Equal(scalar, simd);
             Assert.Equal(b, a);
@@ -71,6 +91,61 @@ public sealed class FastScanTests
             for (int j = 0; j < m; j++) expected += lut[j * 16 + codes[v * m + j]];
             Assert.Equal(expected, sums[v]);
         }
+    }
+
+    [SkippableTheory]
+    [InlineData(512, 2)]
+    [InlineData(512, 48)]
+    [InlineData(128, 2)]
+    [InlineData(128, 48)]
+    [InlineData(128, 256)]
+    public void Every_quantiser_body_gives_the_scalar_bytes(int width, int m)
+    {
+        Skip.If(width == 512 && !Avx512F.IsSupported, "The 512-bit quantiser needs AVX-512F.");
+        var random = new Random(m);
+        var table = new float[m * 16];
+        for (int i = 0; i < table.Length; i++) table[i] = random.NextSingle() * 5 - 2;
+        var expected = new byte[m * 16];
+        var actual = new byte[m * 16];
+        FastScan.QuantizeTable(table, m, expected, out float scale, out float offset, KernelWidth.Scalar);
+        FastScan.QuantizeTable(table, m, actual, out float actualScale, out float actualOffset, KernelWidthData.Width(width));
+        Assert.Equal(expected, actual);
+        Assert.Equal(scale, actualScale);
+        Assert.Equal(offset, actualOffset);
+    }
+
+    [SkippableTheory]
+    [InlineData(256)]
+    [InlineData(128)]
+    [InlineData(0)]
+    public void Every_scan_body_finds_the_same_candidates(int width)
+    {
+        Skip.If(width == 256 && !Avx2.IsSupported, "The 256-bit block sum needs AVX2.");
+        const int m = 16, count = 200;
+        var random = new Random(21);
+        var lut = new byte[m * 16];
+        random.NextBytes(lut);
+        var blocks = new byte[FastScan.BytesFor(count, m)];
+        var codes = new byte[m];
+        for (int v = 0; v < count; v++)
+        {
+            for (int j = 0; j < m; j++) codes[j] = (byte)random.Next(16);
+            FastScan.Pack(codes, blocks, v, m);
+        }
+        (float[] Distances, long[] Ids) Run(KernelWidth kernel)
+        {
+            var distances = new float[10];
+            var ids = new long[10];
+            var heap = new TopKHeap(distances, ids);
+            var candidates = new SequentialCandidates(100);
+            FastScan.ScanAtWidth(lut, m, blocks, count, 1f, 2f, ref candidates, ref heap, kernel);
+            heap.SortAscending();
+            return (distances, ids);
+        }
+        var expected = Run(KernelWidth.Scalar);
+        var actual = Run(KernelWidthData.Width(width));
+        Assert.Equal(expected.Ids, actual.Ids);
+        Assert.Equal(expected.Distances, actual.Distances);
     }
 
     [Fact]

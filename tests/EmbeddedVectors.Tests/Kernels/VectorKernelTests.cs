@@ -50,8 +50,10 @@ public sealed class VectorKernelTests
         double tolerance = 1e-5 * Math.Max(1, expected);
         Assert.Equal(expected, VectorKernels.SquaredL2Scalar(x, y), tolerance);
         Assert.Equal(expected, VectorKernels.SquaredL2(x, y), tolerance);
-        if (Vector256.IsHardwareAccelerated && length >= 8) Assert.Equal(expected, VectorKernels.SquaredL2Vector256(x, y), tolerance);
-        if (Vector512.IsHardwareAccelerated && length >= 16) Assert.Equal(expected, VectorKernels.SquaredL2Vector512(x, y), tolerance);
+        // Every body runs whether or not the CPU accelerates its width (the Vector API falls back to software).
+        if (length >= 4) Assert.Equal(expected, VectorKernels.SquaredL2Vector128(x, y), tolerance);
+        if (length >= 8) Assert.Equal(expected, VectorKernels.SquaredL2Vector256(x, y), tolerance);
+        if (length >= 16) Assert.Equal(expected, VectorKernels.SquaredL2Vector512(x, y), tolerance);
     }
 
     [Theory]
@@ -63,8 +65,22 @@ public sealed class VectorKernelTests
         double tolerance = 1e-5 * Math.Max(1, Math.Sqrt(length));
         Assert.Equal(expected, VectorKernels.DotScalar(x, y), tolerance);
         Assert.Equal(expected, VectorKernels.Dot(x, y), tolerance);
-        if (Vector256.IsHardwareAccelerated && length >= 8) Assert.Equal(expected, VectorKernels.DotVector256(x, y), tolerance);
-        if (Vector512.IsHardwareAccelerated && length >= 16) Assert.Equal(expected, VectorKernels.DotVector512(x, y), tolerance);
+        if (length >= 4) Assert.Equal(expected, VectorKernels.DotVector128(x, y), tolerance);
+        if (length >= 8) Assert.Equal(expected, VectorKernels.DotVector256(x, y), tolerance);
+        if (length >= 16) Assert.Equal(expected, VectorKernels.DotVector512(x, y), tolerance);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void The_entry_points_run_the_widest_accelerated_body_the_length_allows(int length)
+    {
+        var (x, y) = RandomPair(length, 2000 + length);
+        var (l2, dot) = Vector512.IsHardwareAccelerated && length >= 16 ? (VectorKernels.SquaredL2Vector512(x, y), VectorKernels.DotVector512(x, y))
+            : Vector256.IsHardwareAccelerated && length >= 8 ? (VectorKernels.SquaredL2Vector256(x, y), VectorKernels.DotVector256(x, y))
+            : !Vector256.IsHardwareAccelerated && Vector128.IsHardwareAccelerated && length >= 4 ? (VectorKernels.SquaredL2Vector128(x, y), VectorKernels.DotVector128(x, y))
+            : (VectorKernels.SquaredL2Scalar(x, y), VectorKernels.DotScalar(x, y));
+        Assert.Equal(l2, VectorKernels.SquaredL2(x, y));
+        Assert.Equal(dot, VectorKernels.Dot(x, y));
     }
 
     [Fact]
@@ -84,16 +100,32 @@ public sealed class VectorKernelTests
         Assert.Throws<ArgumentException>(() => VectorKernels.Normalize(new float[5]));
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(17)]
-    [InlineData(100)]
-    public void MultiplyAdd_matches_the_reference(int length)
+    public static TheoryData<int, int> WidthsAndShortLengths()
     {
-        var (a, b) = RandomPair(length, 7);
+        var data = new TheoryData<int, int>();
+        foreach (var width in KernelWidthData.All)
+            foreach (int n in new[] { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100 }) data.Add(width, n);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(WidthsAndShortLengths))]
+    public void Every_width_of_MultiplyAdd_matches_the_reference(int width, int length)
+    {
+        var (a, b) = RandomPair(length, 7 + length);
         var result = new float[length];
-        VectorKernels.MultiplyAdd(a, b, -2f, result);
+        VectorKernels.MultiplyAdd(a, b, -2f, result, KernelWidthData.Width(width));
         for (int i = 0; i < length; i++) Assert.Equal(a[i] - 2f * b[i], result[i], 5);
+    }
+
+    [Fact]
+    public void MultiplyAdd_runs_the_preferred_body_and_works_in_place()
+    {
+        var (a, b) = RandomPair(100, 8);
+        var expected = new float[100];
+        VectorKernels.MultiplyAdd(a, b, 0.5f, expected, KernelWidths.Preferred);
+        VectorKernels.MultiplyAdd(a, b, 0.5f, a);
+        Assert.Equal(expected, a);
     }
 
     [Fact]
