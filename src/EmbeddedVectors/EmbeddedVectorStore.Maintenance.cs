@@ -122,6 +122,7 @@ public sealed partial class EmbeddedVectorStore
                 DeletedEntries = deleted,
                 BufferedEntries = _buffer.Count,
                 BytesOnDisk = DirectorySize(StorePath),
+                BytesPerEntry = MeasureBytesPerEntry(sealedEntries + _buffer.Count - deleted),
                 StoreVectors = _manifest.StoreVectors,
                 Codes = FastScanCodes ? "pq4fs" : "pq8",
                 TrainingThreshold = _manifest.TrainingThreshold,
@@ -269,9 +270,35 @@ public sealed partial class EmbeddedVectorStore
         return vector;
     }
 
+    private BytesPerEntry MeasureBytesPerEntry(long live)
+    {
+        const int idBytes = 32; // id, payload address, id-index pair
+        long codes = 0, rows = 0, ids = 0, payloads = 0;
+        foreach (var segment in _segments)
+        {
+            long number = segment.Segment.Number;
+            long entries = segment.Segment.Count;
+            ids += entries * idBytes;
+            codes += FileSize(SegmentWriter.CodesFileName(number)) - entries * idBytes;
+            rows += FileSize(SegmentWriter.VectorsFileName(number));
+            payloads += FileSize(SegmentPayloads.FileName(number));
+        }
+        long log = DirectorySize(Path.Combine(StorePath, LogDirectoryName));
+        long other = DirectorySize(StorePath) - codes - rows - ids - payloads - log;
+        double per = Math.Max(1, live);
+        return new BytesPerEntry { Codes = codes / per, Rows = rows / per, Ids = ids / per, Payloads = payloads / per, Log = log / per, Other = other / per };
+
+        long FileSize(string name)
+        {
+            var file = new FileInfo(Path.Combine(StorePath, name));
+            return file.Exists ? file.Length : 0;
+        }
+    }
+
     private static long DirectorySize(string directory)
     {
         long total = 0;
+        if (!Directory.Exists(directory)) return 0; // a log kept elsewhere (the in-memory log of tests)
         foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories)) total += file.Length;
         return total;
     }

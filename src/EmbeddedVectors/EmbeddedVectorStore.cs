@@ -133,7 +133,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 StoreVectors = options.StoreVectors,
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.EffectiveSealThreshold,
-                LogSegmentBits = Manifest.NewLogSegmentBits,
+                LogSegmentBits = options.LogSegmentBits,
             }.Write(directory);
         }
         catch

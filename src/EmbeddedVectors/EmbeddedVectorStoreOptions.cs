@@ -77,6 +77,9 @@ public sealed record EmbeddedVectorStoreOptions
     /// </summary>
     internal Func<string, bool, Storage.IPayloadLog>? PayloadLogFactory { get; init; }
 
+    /// <summary>For tests: log2 of a new store's log file size (default <see cref="Storage.Manifest.NewLogSegmentBits"/>; at least 22, FASTER's page).</summary>
+    internal int LogSegmentBits { get; init; } = Storage.Manifest.NewLogSegmentBits;
+
     /// <summary>For tests: runs on the merge thread after a background merge wrote its segment, before it takes the writer lock.</summary>
     internal Action? MergeWrittenHook { get; init; }
 
@@ -223,6 +226,8 @@ public sealed record StoreInfo
     public long BufferedEntries { get; init; }
     /// <summary>Bytes of every file in the store directory.</summary>
     public long BytesOnDisk { get; init; }
+    /// <summary>Bytes on disk a live entry, by part (each part's files divided by the live count).</summary>
+    public BytesPerEntry BytesPerEntry { get; init; } = new();
     /// <summary>Whether full vectors are kept for re-ranking.</summary>
     public bool StoreVectors { get; init; }
     /// <summary>Live entries at which an untrained store trains itself.</summary>
@@ -233,4 +238,21 @@ public sealed record StoreInfo
     public string Codes { get; init; } = "pq8";
     /// <summary>Whether the quantizers work on OPQ-rotated vectors.</summary>
     public bool Opq { get; init; }
+}
+
+/// <summary>Bytes on disk a live entry takes, by part, as <see cref="StoreInfo.BytesPerEntry"/> reports them.</summary>
+public sealed record BytesPerEntry
+{
+    /// <summary>PQ codes and the segments' list directories and headers.</summary>
+    public double Codes { get; init; }
+    /// <summary>Full-precision rows kept for re-ranking (<c>.evv</c>).</summary>
+    public double Rows { get; init; }
+    /// <summary>Ids, payload addresses and the sorted id index of the segments (32 bytes an entry).</summary>
+    public double Ids { get; init; }
+    /// <summary>Payloads kept in the segments' payload files (<c>.evp</c>), with their 8-byte record headers.</summary>
+    public double Payloads { get; init; }
+    /// <summary>The log: write-ahead copies not yet sealed (or not yet given back), and the payloads of segments written before payload files.</summary>
+    public double Log { get; init; }
+    /// <summary>Everything else: manifest, quantizers, deletion bitmaps.</summary>
+    public double Other { get; init; }
 }

@@ -44,6 +44,15 @@ internal sealed class InfoCommand : Command
                 w.WriteNumber("deleted", info.DeletedEntries);
                 w.WriteNumber("buffered", info.BufferedEntries);
                 w.WriteNumber("bytes_on_disk", info.BytesOnDisk);
+                var parts = info.BytesPerEntry;
+                w.WriteStartObject("bytes_per_entry");
+                w.WriteNumber("codes", Math.Round(parts.Codes, 2));
+                w.WriteNumber("rows", Math.Round(parts.Rows, 2));
+                w.WriteNumber("ids", Math.Round(parts.Ids, 2));
+                w.WriteNumber("payloads", Math.Round(parts.Payloads, 2));
+                w.WriteNumber("log", Math.Round(parts.Log, 2));
+                w.WriteNumber("other", Math.Round(parts.Other, 2));
+                w.WriteEndObject();
                 w.WriteEndObject();
             }, indented: true);
             return 0;
@@ -60,6 +69,8 @@ internal sealed class InfoCommand : Command
         Row("deleted", $"{info.DeletedEntries:N0} (reclaimed by 'ev compact')");
         Row("buffered", $"{info.BufferedEntries:N0} (in the log, not yet sealed)");
         Row("on disk", StoreSupport.Bytes(info.BytesOnDisk));
+        var p = info.BytesPerEntry;
+        Row("bytes an entry", $"codes {p.Codes:F1}, rows {p.Rows:F1}, ids {p.Ids:F1}, payloads {p.Payloads:F1}, log {p.Log:F1}, other {p.Other:F1}");
         AnsiConsole.Write(grid);
         return 0;
     }
