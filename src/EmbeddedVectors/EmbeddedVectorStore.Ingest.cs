@@ -138,12 +138,10 @@ public sealed partial class EmbeddedVectorStore
 
     private void TrainLocked(ReadOnlySpan<float> sample, int n)
     {
-        int bits = FastScanCodes ? 4 : 8;
-        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, Metric.RankingMetric(), _options.KMeans,
-            MaxPrecomputedTableBytes, bits, opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
+        var quantizer = TrainQuantizer(sample, n, out double coarseError);
         if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
-        var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
+        var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1, TrainingCoarseError = coarseError };
         manifest.Write(StorePath);
 
         // Re-file the exactly-searched entries as codes in a new buffer (they stay in the log until the next seal),
@@ -208,13 +206,24 @@ public sealed partial class EmbeddedVectorStore
         return false;
     }
 
-    /// <summary>Cell and code of each vector (cell 0 and no code before training).</summary>
+    /// <summary>Trains quantizers with this store's shape on a prepared sample; <paramref name="coarseError"/> is the sample's mean squared distance to its cell.</summary>
+    private IvfPqQuantizer TrainQuantizer(ReadOnlySpan<float> sample, int n, out double coarseError)
+    {
+        var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, Metric.RankingMetric(), _options.KMeans,
+            MaxPrecomputedTableBytes, FastScanCodes ? 4 : 8, opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
+        quantizer.Encode(sample, n, new int[n], new byte[(long)n * quantizer.CodeSize], out double sum);
+        coarseError = sum / Math.Max(1, n);
+        return quantizer;
+    }
+
+    /// <summary>Cell and code of each vector (cell 0 and no code before training); feeds the drift watch.</summary>
     private EncodedRows Encode(IvfPqQuantizer? quantizer, ReadOnlySpan<float> vectors, int n)
     {
         if (quantizer == null) return new EncodedRows(null, null, 0, vectors, Dimension);
         var lists = new int[n];
         var codes = new byte[(long)n * quantizer.CodeSize];
-        quantizer.Encode(vectors, n, lists, codes);
+        quantizer.Encode(vectors, n, lists, codes, out double sum);
+        _drift.Observe(sum, n);
         return new EncodedRows(lists, codes, quantizer.CodeSize, vectors, Dimension);
     }
 

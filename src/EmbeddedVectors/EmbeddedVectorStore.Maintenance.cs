@@ -109,6 +109,8 @@ public sealed partial class EmbeddedVectorStore
                 sealedEntries += segment.Segment.Count;
                 deleted += segment.Deleted.DeletedCount;
             }
+            var balance = ListBalanceLocked();
+            double? recent = _drift.Recent;
             return new StoreInfo
             {
                 Count = sealedEntries + _buffer.Count - deleted,
@@ -123,6 +125,13 @@ public sealed partial class EmbeddedVectorStore
                 BufferedEntries = _buffer.Count,
                 BytesOnDisk = DirectorySize(StorePath),
                 BytesPerEntry = MeasureBytesPerEntry(sealedEntries + _buffer.Count - deleted),
+                LargestList = balance.Largest,
+                MeanList = balance.Mean,
+                EmptyLists = balance.Empty,
+                TrainingError = _manifest.TrainingCoarseError,
+                RecentError = recent,
+                RetrainAdvised = (recent is double r && _manifest.TrainingCoarseError > 0 && r > DriftRatioAdvisingRetrain * _manifest.TrainingCoarseError)
+                    || (balance.Mean >= 1 && balance.Largest > ImbalanceAdvisingRetrain * balance.Mean),
                 StoreVectors = _manifest.StoreVectors,
                 Codes = FastScanCodes ? "pq4fs" : "pq8",
                 TrainingThreshold = _manifest.TrainingThreshold,

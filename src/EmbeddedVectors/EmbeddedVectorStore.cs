@@ -52,8 +52,9 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _manifest = Manifest.Read(directory);
             if (_manifest.Trained)
             {
-                var (coarse, pq) = QuantizerFile.Read(directory, _manifest);
-                var rotation = _manifest.Opq ? RotationFile.Read(directory, _manifest.Dimension) : null;
+                string quantizers = _manifest.QuantizerPath(directory);
+                var (coarse, pq) = QuantizerFile.Read(quantizers, _manifest);
+                var rotation = _manifest.Opq ? RotationFile.Read(quantizers, _manifest.Dimension) : null;
                 _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
             }
             foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));

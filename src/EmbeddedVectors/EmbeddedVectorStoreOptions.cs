@@ -226,6 +226,22 @@ public sealed record StoreInfo
     public long BufferedEntries { get; init; }
     /// <summary>Bytes of every file in the store directory.</summary>
     public long BytesOnDisk { get; init; }
+    /// <summary>Entries in the fullest inverted list (cell).</summary>
+    public int LargestList { get; init; }
+    /// <summary>Mean entries a list.</summary>
+    public double MeanList { get; init; }
+    /// <summary>Lists with no entry.</summary>
+    public int EmptyLists { get; init; }
+    /// <summary>Mean squared distance of the training sample to its nearest coarse centroid (0 when unknown, e.g. stores trained by older versions).</summary>
+    public double TrainingError { get; init; }
+    /// <summary>The same for the vectors added most recently (about the last 2,000) in this open; null until that many have been added.</summary>
+    public double? RecentError { get; init; }
+    /// <summary>
+    /// True when recent vectors fit the cells clearly worse than the training sample did (<see cref="RecentError"/> over
+    /// 1.25 × <see cref="TrainingError"/>), or the largest list holds over 20 × the mean: recall at equal nprobe is then
+    /// decaying, and <see cref="EmbeddedVectorStore.Retrain"/> restores it.
+    /// </summary>
+    public bool RetrainAdvised { get; init; }
     /// <summary>Bytes on disk a live entry, by part (each part's files divided by the live count).</summary>
     public BytesPerEntry BytesPerEntry { get; init; } = new();
     /// <summary>Whether full vectors are kept for re-ranking.</summary>

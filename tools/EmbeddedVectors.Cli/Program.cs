@@ -20,7 +20,7 @@ namespace EmbeddedVectors.Cli
         {
             var root = new RootCommand("ev — EmbeddedVectors command-line tool. On-disk stores (a store is a directory): create, add, search, get, delete, compact, info, verify, bench DIR. In memory: bench --base. The sample: demo.")
             {
-                new CreateCommand(), new AddCommand(), new SearchCommand(), new GetCommand(), new DeleteCommand(), new CompactCommand(),
+                new CreateCommand(), new AddCommand(), new SearchCommand(), new GetCommand(), new DeleteCommand(), new CompactCommand(), new RetrainCommand(),
                 new InfoCommand(), new VerifyCommand(), new BenchCommand(), new DemoCommand(),
             };
             root.HelpName = ToolName;

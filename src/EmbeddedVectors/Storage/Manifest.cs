@@ -18,8 +18,14 @@ internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersi
 /// The root of a store: its shape, the quantizer file, the live segments and the log address up to which every
 /// record is sealed into them. Replaced atomically, so a crash leaves the old or the new manifest, never a mix.
 /// </summary>
-internal sealed record Manifest
+internal sealed partial record Manifest
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^quantizers/[0-9]{6}$")]
+    private static partial System.Text.RegularExpressions.Regex QuantizerDirectoryPattern();
+
+    /// <summary>The full path of the directory holding the quantizer files.</summary>
+    public string QuantizerPath(string storeDirectory) => QuantizerDirectory.Length == 0 ? storeDirectory : Path.Combine(storeDirectory, QuantizerDirectory);
+
     public const string FileName = "MANIFEST";
     /// <summary>
     /// 2: segments may keep their payloads (<see cref="SegmentEntry.Payloads"/>) and the log its own segment size
@@ -48,6 +54,15 @@ internal sealed record Manifest
     public long NextSegmentNumber { get; init; } = 1;
     public long SealedUntilAddress { get; init; }
     public IReadOnlyList<SegmentEntry> Segments { get; init; } = [];
+
+    /// <summary>
+    /// Where the quantizer files are, relative to the store: empty for the store's own directory (training), or
+    /// <c>quantizers/NNNNNN</c> after a retraining, which writes new ones beside the old until the manifest names them.
+    /// </summary>
+    public string QuantizerDirectory { get; init; } = "";
+
+    /// <summary>Mean squared distance of the training sample to its nearest coarse centroid (0 when not recorded): the baseline of drift.</summary>
+    public double TrainingCoarseError { get; init; }
 
     /// <summary>log2 of the log's segment file size; absent (0) in stores written before version 2, which use 28.</summary>
     public int LogSegmentBits { get; init; }
@@ -111,6 +126,8 @@ internal sealed record Manifest
             SealedUntilAddress < 0 ? $"sealed-until address {SealedUntilAddress}" :
             NextSegmentNumber < 1 ? $"next segment number {NextSegmentNumber}" :
             LogSegmentBits != 0 && (LogSegmentBits < 22 || LogSegmentBits > 40) ? $"log segment bits {LogSegmentBits}" :
+            QuantizerDirectory.Length > 0 && !QuantizerDirectoryPattern().IsMatch(QuantizerDirectory) ? $"quantizer directory '{QuantizerDirectory}'" :
+            !double.IsFinite(TrainingCoarseError) || TrainingCoarseError < 0 ? $"training coarse error {TrainingCoarseError}" :
             null;
         foreach (var segment in Segments)
         {

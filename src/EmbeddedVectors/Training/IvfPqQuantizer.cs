@@ -76,7 +76,13 @@ internal sealed class IvfPqQuantizer
     }
 
     /// <summary>The cell and the residual code of each of <paramref name="n"/> row-major vectors (given unrotated).</summary>
-    public void Encode(ReadOnlySpan<float> vectors, int n, Span<int> lists, Span<byte> codes)
+    public void Encode(ReadOnlySpan<float> vectors, int n, Span<int> lists, Span<byte> codes) => Encode(vectors, n, lists, codes, out _);
+
+    /// <summary>
+    /// As <see cref="Encode(ReadOnlySpan{float}, int, Span{int}, Span{byte})"/>, and the sum over the vectors of the
+    /// squared distance to their cell's centroid (the coarse quantization error, watched for drift).
+    /// </summary>
+    public void Encode(ReadOnlySpan<float> vectors, int n, Span<int> lists, Span<byte> codes, out double squaredResidualSum)
     {
         if (lists.Length < n || codes.Length < (long)n * CodeSize) throw new ArgumentException("Output spans are too short.");
         if (Rotation != null)
@@ -88,11 +94,16 @@ internal sealed class IvfPqQuantizer
         Coarse.Assign(vectors, n, lists);
         const int chunk = 4096;
         var residuals = new float[Math.Min(n, chunk) * Dimension];
+        squaredResidualSum = 0;
         for (int start = 0; start < n; start += chunk)
         {
             int count = Math.Min(chunk, n - start);
             for (int i = 0; i < count; i++)
-                Residual(Coarse, vectors.Slice((start + i) * Dimension, Dimension), lists[start + i], residuals.AsSpan(i * Dimension, Dimension));
+            {
+                var residual = residuals.AsSpan(i * Dimension, Dimension);
+                Residual(Coarse, vectors.Slice((start + i) * Dimension, Dimension), lists[start + i], residual);
+                squaredResidualSum += VectorKernels.SquaredNorm(residual);
+            }
             Pq.Encode(residuals.AsSpan(0, count * Dimension), codes.Slice(start * CodeSize, count * CodeSize));
         }
     }

@@ -44,6 +44,13 @@ internal sealed class InfoCommand : Command
                 w.WriteNumber("deleted", info.DeletedEntries);
                 w.WriteNumber("buffered", info.BufferedEntries);
                 w.WriteNumber("bytes_on_disk", info.BytesOnDisk);
+                w.WriteNumber("largest_list", info.LargestList);
+                w.WriteNumber("mean_list", Math.Round(info.MeanList, 2));
+                w.WriteNumber("empty_lists", info.EmptyLists);
+                w.WriteNumber("training_error", info.TrainingError);
+                if (info.RecentError is double recent) w.WriteNumber("recent_error", recent);
+                else w.WriteNull("recent_error");
+                w.WriteBoolean("retrain_advised", info.RetrainAdvised);
                 var parts = info.BytesPerEntry;
                 w.WriteStartObject("bytes_per_entry");
                 w.WriteNumber("codes", Math.Round(parts.Codes, 2));
@@ -69,6 +76,9 @@ internal sealed class InfoCommand : Command
         Row("deleted", $"{info.DeletedEntries:N0} (reclaimed by 'ev compact')");
         Row("buffered", $"{info.BufferedEntries:N0} (in the log, not yet sealed)");
         Row("on disk", StoreSupport.Bytes(info.BytesOnDisk));
+        if (info.Trained)
+            Row("lists", $"largest {info.LargestList:N0}, mean {info.MeanList:N1}, empty {info.EmptyLists:N0}"
+                + (info.RetrainAdvised ? " — retraining advised ('ev retrain')" : ""));
         var p = info.BytesPerEntry;
         Row("bytes an entry", $"codes {p.Codes:F1}, rows {p.Rows:F1}, ids {p.Ids:F1}, payloads {p.Payloads:F1}, log {p.Log:F1}, other {p.Other:F1}");
         AnsiConsole.Write(grid);
