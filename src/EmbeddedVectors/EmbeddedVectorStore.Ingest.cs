@@ -142,6 +142,7 @@ public sealed partial class EmbeddedVectorStore
         var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, Metric.RankingMetric(), _options.KMeans,
             MaxPrecomputedTableBytes, bits, opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
         if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
+        if (_manifest.Shape.Rows == RowEncoding.Int8) RowParametersFile.Write(StorePath, _rowCodec = RowCodec.TrainInt8(sample, n, Dimension));
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
         var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
         manifest.Write(StorePath);

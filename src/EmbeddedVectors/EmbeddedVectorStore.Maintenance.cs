@@ -65,7 +65,7 @@ public sealed partial class EmbeddedVectorStore
             SealedSegment? merged = null;
             if (live > 0)
             {
-                using var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live);
+                using var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live, _rowCodec);
                 var code = new byte[_manifest.Shape.CodeSize];
                 for (int list = 0; list < _manifest.NList; list++)
                 {
@@ -145,6 +145,7 @@ public sealed partial class EmbeddedVectorStore
                 Codes = FastScanCodes ? "pq4fs" : "pq8",
                 TrainingThreshold = _manifest.TrainingThreshold,
                 Opq = _manifest.Opq,
+                Rows = _manifest.Rows.ToShortName(),
                 SealThreshold = SealThreshold,
             };
         }
@@ -197,7 +198,7 @@ public sealed partial class EmbeddedVectorStore
         SealedSegment? sealedBuffer = null;
         if (live > 0)
         {
-            using (var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live))
+            using (var writer = SegmentWriter.Create(StorePath, number, _manifest.Shape, live, _rowCodec))
             {
                 var code = new byte[_manifest.Shape.CodeSize];
                 for (int list = 0; list < _buffer.Lists.Length; list++)

@@ -14,7 +14,14 @@ internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersi
 internal sealed record Manifest
 {
     public const string FileName = "MANIFEST";
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The newest manifest version: 2 added <see cref="Rows"/>. A store with float32 rows still writes version 1,
+    /// exactly as before, so older builds keep opening it; one with other rows writes 2, which they refuse.
+    /// </summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The version of a manifest whose rows are float32.</summary>
+    public const int Float32RowsVersion = 1;
 
     /// <summary>The header: magic · version · body length (field 0) · body checksum; no header checksum (24 bytes).</summary>
     internal static readonly ChecksummedFile Layout = new("manifest", "EVMANIFS"u8, FormatVersion, fieldCount: 1, hasHeaderChecksum: false, bodyName: "JSON body");
@@ -26,6 +33,11 @@ internal sealed record Manifest
     public required int M { get; init; }
     public CodeLayout CodeLayout { get; init; } = CodeLayout.Pq8;
     public required bool StoreVectors { get; init; }
+
+    /// <summary>How segments encode their re-rank rows (float32 without vectors). Version 2; absent (version 1) means float32.</summary>
+    /// <remarks>Written only when not float32 (the enum's default), so float32 manifests keep their version-1 bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public RowEncoding Rows { get; init; }
     public required int TrainingThreshold { get; init; }
     public required int SealThreshold { get; init; }
     public bool Trained { get; init; }
@@ -44,12 +56,12 @@ internal sealed record Manifest
         WriteIndented = true,
     };
 
-    public SegmentShape Shape => new(NList, M, Dimension, CodeLayout, StoreVectors);
+    public SegmentShape Shape => new(NList, M, Dimension, CodeLayout, StoreVectors, Rows);
 
     public void Write(string directory)
     {
         byte[] body = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
-        Layout.Write(Path.Combine(directory, FileName), [body.Length], body);
+        Layout.Write(Path.Combine(directory, FileName), [body.Length], body, version: Rows == RowEncoding.Float32 ? Float32RowsVersion : FormatVersion);
     }
 
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
@@ -70,6 +82,8 @@ internal sealed record Manifest
         }
         if (manifest == null) throw new CorruptFileException(path, "empty body.");
         manifest.Validate(path);
+        if (file.Version < FormatVersion && manifest.Rows != RowEncoding.Float32)
+            throw new CorruptFileException(path, $"invalid value: a version {file.Version} manifest cannot have {manifest.Rows.ToShortName()} rows.");
         return manifest;
     }
 
@@ -81,6 +95,7 @@ internal sealed record Manifest
             NList < 1 ? $"nlist {NList}" :
             M < 1 || Dimension % M != 0 ? $"m {M} for dimension {Dimension}" :
             !Enum.IsDefined(CodeLayout) ? $"code layout {CodeLayout}" :
+            !Enum.IsDefined(Rows) || (!StoreVectors && Rows != RowEncoding.Float32) ? $"rows {(int)Rows} (store_vectors {StoreVectors})" :
             SealedUntilAddress < 0 ? $"sealed-until address {SealedUntilAddress}" :
             NextSegmentNumber < 1 ? $"next segment number {NextSegmentNumber}" :
             null;
