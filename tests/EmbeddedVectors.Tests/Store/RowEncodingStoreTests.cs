@@ -59,8 +59,8 @@ public sealed class RowEncodingStoreTests
             if (rows == RowEncoding.Float32) f32 = result;
             if (rows == RowEncoding.Float16) f16 = result;
         }
-        // Same training, so the shortlists are the same: only the rows' precision differs. Figures of this setup
-        // (nlist 128, 8 k-means rounds): f32 ≈ f16 ≈ 0.94, i8 a little below.
+        // Same training, so the shortlists are the same: only the rows' precision differs. f16 must meet the issue's
+        // rule (within 0.002 of f32); i8 may lose a little, but not a regression's worth.
         Assert.True(recall[RowEncoding.Float32] > 0.92, $"f32 recall@10 {recall[RowEncoding.Float32]}");
         Assert.True(recall[RowEncoding.Float16] >= recall[RowEncoding.Float32] - 0.002, $"f16 {recall[RowEncoding.Float16]} vs f32 {recall[RowEncoding.Float32]}");
         Assert.True(recall[RowEncoding.Int8] >= recall[RowEncoding.Float32] - 0.02, $"i8 {recall[RowEncoding.Int8]} vs f32 {recall[RowEncoding.Float32]}");
