@@ -10,14 +10,14 @@ internal sealed class CreateCommand : Command
     private readonly Option<string?> _metric = EvOptions.Metric();
     private readonly Option<int> _nlist = EvOptions.NList();
     private readonly Option<int> _m = EvOptions.Build.Int("m", "PQ sub-quantizers, the bytes of a vector's code (0: D/8, or D/4 with pq4fs).", 0, min: 0, showDefault: false);
-    private readonly Option<bool> _noVectors = EvOptions.Flag("no-vectors", "Keep only the codes: no re-ranking, 4 × D bytes a vector less.");
+    private readonly Option<bool> _noVectors = EvOptions.Flag("no-vectors", "Keep only the codes: no re-ranking, and no re-rank rows (2 × D bytes a vector with the default --rows f16).");
     private readonly Option<int> _trainingThreshold = EvOptions.Build.Int("training-threshold",
         "Vectors the store collects before it trains itself (0: max(256, 32 × nlist)).", 0, min: 0, showDefault: false);
     private readonly Option<int> _sealThreshold = EvOptions.Build.Int("seal-threshold", "Write-buffer entries a segment.", 65_536, min: 1);
     private readonly Option<string?> _codes = EvOptions.Codes();
     private readonly Option<bool> _opq = EvOptions.Flag("opq", "Learn a rotation (OPQ) before the product quantizer.");
     private readonly Option<string?> _rows = EvOptions.Build.String("rows",
-        "How segments keep the re-rank vectors: f32 (4 × D bytes a vector), f16 (2 × D) or i8 (D; per-dimension scale learned at training).", "f32|f16|i8");
+        "How segments keep the re-rank vectors: f16 (2 × D bytes a vector, the default), f32 (4 × D) or i8 (D; per-dimension offset and scale learned at training).", "f32|f16|i8");
 
     public CreateCommand()
         : base("create", "Creates an empty store. --no-vectors keeps only the codes (no re-ranking); the store trains itself once it holds --training-threshold vectors (default max(256, 32 × nlist)).")
