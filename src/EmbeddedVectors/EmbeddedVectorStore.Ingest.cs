@@ -140,6 +140,7 @@ public sealed partial class EmbeddedVectorStore
     {
         var quantizer = TrainQuantizer(sample, n, out double coarseError);
         if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
+        if (_manifest.Shape.Rows == RowEncoding.Int8) RowParametersFile.Write(StorePath, _rowCodec = RowCodec.TrainInt8(sample, n, Dimension));
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
         var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1, TrainingCoarseError = coarseError };
         manifest.Write(StorePath);

@@ -136,6 +136,7 @@ public sealed partial class EmbeddedVectorStore
                 Codes = FastScanCodes ? "pq4fs" : "pq8",
                 TrainingThreshold = _manifest.TrainingThreshold,
                 Opq = _manifest.Opq,
+                Rows = _manifest.Rows.ToShortName(),
                 SealThreshold = SealThreshold,
             };
         }
@@ -192,7 +193,7 @@ public sealed partial class EmbeddedVectorStore
         SealedSegment? sealedBuffer = null;
         if (live > 0)
         {
-            using var builder = new SegmentBuilder(StorePath, number, _manifest.Shape, live);
+            using var builder = new SegmentBuilder(StorePath, number, _manifest.Shape, live, _rowCodec);
             var code = new byte[_manifest.Shape.CodeSize];
             for (int list = 0; list < _buffer.Lists.Length; list++)
             {

@@ -157,7 +157,7 @@ public sealed partial class EmbeddedVectorStore
     private SealedSegment WriteSegment(long number, IReadOnlyList<SegmentView> sources, long live, CancellationToken cancellation)
     {
         var shape = _manifest.Shape;
-        using var builder = new SegmentBuilder(StorePath, number, shape, live);
+        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec);
         var code = new byte[shape.CodeSize];
         for (int list = 0; list < shape.NList; list++)
         {

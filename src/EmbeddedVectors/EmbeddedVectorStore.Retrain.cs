@@ -149,7 +149,7 @@ public sealed partial class EmbeddedVectorStore
         Array.Sort(lists.ToArray(), order); // stable enough: ties keep no particular order, which a segment does not need
 
         var shape = _manifest.Shape;
-        using var builder = new SegmentBuilder(StorePath, number, shape, live);
+        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec);
         foreach (int i in order)
         {
             var (s, position) = origin[i];

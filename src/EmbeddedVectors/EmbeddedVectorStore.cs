@@ -34,6 +34,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     private readonly ReaderWriterLockSlim _state = new(LockRecursionPolicy.NoRecursion);
     private Manifest _manifest;
     private IvfPqQuantizer? _quantizer;
+    private RowCodec? _rowCodec; // int8 rows: the trained offsets and scales segments are written with; else null
     private List<SealedSegment> _segments = [];
     private CodeLists _buffer;
     private Dictionary<long, (int List, int Position)> _bufferIds = [];
@@ -56,6 +57,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 var (coarse, pq) = QuantizerFile.Read(quantizers, _manifest);
                 var rotation = _manifest.Opq ? RotationFile.Read(quantizers, _manifest.Dimension) : null;
                 _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
+                if (_manifest.Shape.Rows == RowEncoding.Int8) _rowCodec = RowParametersFile.Read(directory, Dimension);
             }
             foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
             _segments = segments;
@@ -132,6 +134,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 CodeLayout = options.Codes == VectorCodes.Pq4FastScan ? CodeLayout.Pq4FastScan : CodeLayout.Pq8,
                 Opq = options.Opq,
                 StoreVectors = options.StoreVectors,
+                Rows = options.StoreVectors ? options.Rows : RowEncoding.Float32,
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.EffectiveSealThreshold,
                 LogSegmentBits = options.LogSegmentBits,

@@ -43,8 +43,18 @@ public sealed record EmbeddedVectorStoreOptions
     /// </summary>
     public int TrainingThreshold { get; init; }
 
-    /// <summary>Keep full-precision vectors for exact re-ranking (default true; costs 4 × dimension bytes a vector).</summary>
+    /// <summary>Keep full vectors for exact re-ranking (default true; costs what <see cref="Rows"/> says a vector).</summary>
     public bool StoreVectors { get; init; } = true;
+
+    /// <summary>
+    /// How sealed segments keep the re-rank vectors (default <see cref="RowEncoding.Float16"/>, 2 × dimension bytes
+    /// a vector; <see cref="RowEncoding.Float32"/> doubles that, <see cref="RowEncoding.Int8"/> halves it). Fixed
+    /// at creation; ignored with <see cref="StoreVectors"/> off. <see cref="EmbeddedVectorStore.Get"/> returns a
+    /// sealed entry's vector at this precision. float16 is the default because on real embeddings its recall@10
+    /// stayed within 0.0003 of float32 (docs/benchmarks-store.md, "Re-rank row encodings"); choose float32 when
+    /// <c>Get</c> must return the vectors exactly as added.
+    /// </summary>
+    public RowEncoding Rows { get; init; } = RowEncoding.Float16;
 
     /// <summary>
     /// Entries held in the in-memory write buffer before it is sealed into a segment file. 0 (default) means the
@@ -113,6 +123,7 @@ public sealed record EmbeddedVectorStoreOptions
         if (NList < 1) throw new ArgumentOutOfRangeException(nameof(NList), NList, "nlist must be at least 1.");
         if (M < 0) throw new ArgumentOutOfRangeException(nameof(M), M, "m must be positive, or 0 for the default.");
         if (!Enum.IsDefined(Codes)) throw new ArgumentOutOfRangeException(nameof(Codes), Codes, "Unknown code layout.");
+        if (!Enum.IsDefined(Rows)) throw new ArgumentOutOfRangeException(nameof(Rows), Rows, "Unknown row encoding.");
         ProductQuantizer.ValidateShape(Dimension, EffectiveM);
         if (Codes == VectorCodes.Pq4FastScan) Kernels.FastScan.ValidateM(EffectiveM);
         if (OpqIterations < 1) throw new ArgumentOutOfRangeException(nameof(OpqIterations), OpqIterations, "At least one round.");
@@ -254,6 +265,8 @@ public sealed record StoreInfo
     public string Codes { get; init; } = "pq8";
     /// <summary>Whether the quantizers work on OPQ-rotated vectors.</summary>
     public bool Opq { get; init; }
+    /// <summary>How segments keep the re-rank vectors: <c>f32</c>, <c>f16</c> or <c>i8</c>.</summary>
+    public string Rows { get; init; } = "f32";
 }
 
 /// <summary>Bytes on disk a live entry takes, by part, as <see cref="StoreInfo.BytesPerEntry"/> reports them.</summary>

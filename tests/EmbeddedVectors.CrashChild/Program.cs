@@ -41,6 +41,7 @@ public static class CrashEntries
         M = 4,
         TrainingThreshold = 1500,
         SealThreshold = 2500,
+        Rows = RowEncoding.Float32, // committed vectors are checked bit for bit after a crash
     };
 
     /// <summary>Pseudo-random values seeded by the id (SplitMix64), so no two entries are near-duplicates.</summary>

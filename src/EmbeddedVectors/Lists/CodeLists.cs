@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using EmbeddedVectors.Kernels;
+using EmbeddedVectors.Storage;
 
 namespace EmbeddedVectors.Lists;
 
@@ -27,6 +29,7 @@ internal sealed class CodeLists
         CodeSize = codeSize;
         Dimension = dimension;
         KeepsRows = keepRows;
+        Rows = keepRows ? RowCodec.Plain(RowEncoding.Float32, dimension) : null;
         Lists = new CodeList[lists];
         for (int l = 0; l < lists; l++) Lists[l] = new CodeList(dimension, codeSize, keepRows, packed);
     }
@@ -37,6 +40,9 @@ internal sealed class CodeLists
     public int Dimension { get; }
     public int CodeSize { get; }
     public bool KeepsRows { get; }
+
+    /// <summary>Rows are kept in memory as float32 (a store encodes them when it seals them into a segment).</summary>
+    public RowCodec? Rows { get; }
 
     /// <summary>Entries appended, deleted ones included.</summary>
     public long Count { get; private set; }
@@ -177,13 +183,15 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
 
     public bool HasRows => lists.KeepsRows;
 
+    public RowCodec? Rows => lists.Rows;
+
     public CellRun Cell(int cell) => lists.Lists[cell].Run(sequence, (long)cell << IndexBits);
 
-    public ReadOnlySpan<float> Row(long position, out long id)
+    public ReadOnlySpan<byte> Row(long position, out long id)
     {
         var list = lists.Lists[(int)(position >> IndexBits)];
         int index = (int)(position & ((1L << IndexBits) - 1));
         id = list.IdAt(index);
-        return list.RowAt(index);
+        return MemoryMarshal.AsBytes(list.RowAt(index));
     }
 }

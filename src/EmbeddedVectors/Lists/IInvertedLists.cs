@@ -16,11 +16,14 @@ internal interface IInvertedLists
     /// <summary>True when full rows are kept, so <see cref="Row"/> works.</summary>
     bool HasRows { get; }
 
+    /// <summary>How <see cref="Row"/>'s bytes encode a vector (float32 in memory; a segment's row encoding on disk); null without rows.</summary>
+    RowCodec? Rows { get; }
+
     /// <summary>
-    /// The full row (float32, as stored: unrotated, normalised for cosine) and id of the entry at
-    /// <paramref name="position"/>, a value <see cref="CellRun.Position"/> gave.
+    /// The full row, encoded as <see cref="Rows"/> says (the vector as stored: unrotated, normalised for cosine),
+    /// and id of the entry at <paramref name="position"/>, a value <see cref="CellRun.Position"/> gave.
     /// </summary>
-    ReadOnlySpan<float> Row(long position, out long id);
+    ReadOnlySpan<byte> Row(long position, out long id);
 }
 
 /// <summary>

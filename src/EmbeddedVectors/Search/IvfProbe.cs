@@ -1,14 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using EmbeddedVectors.Kernels;
+using EmbeddedVectors.Storage;
 using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Search;
 
-/// <summary>Resolves a re-ranking label to the stored (unrotated) vector and its id.</summary>
+/// <summary>Resolves a re-ranking label to the stored (unrotated) vector's encoded row, its id and how the row is encoded.</summary>
 internal interface IRerankSource
 {
-    ReadOnlySpan<float> Vector(long label, out long id);
+    ReadOnlySpan<byte> Row(long label, out long id, out RowCodec rows);
 }
 
 /// <summary>
@@ -88,14 +89,12 @@ internal ref struct IvfProbe
         return new TopKHeap(scratch.ShortlistDistances(size), scratch.ShortlistLabels(size));
     }
 
-    private static unsafe void Prefetch(ReadOnlySpan<float> row)
+    private static unsafe void Prefetch(ReadOnlySpan<byte> row)
     {
         if (!Sse.IsSupported) return;
-        fixed (float* start = row)
+        fixed (byte* start = row)
         {
-            byte* bytes = (byte*)start;
-            int length = row.Length * sizeof(float);
-            for (int offset = 0; offset < length; offset += 64) Sse.Prefetch0(bytes + offset);
+            for (int offset = 0; offset < row.Length; offset += 64) Sse.Prefetch0(start + offset);
         }
     }
 
@@ -113,12 +112,13 @@ internal ref struct IvfProbe
         // Shortlisted rows are scattered over memory (or a mapped file): fetching a few rows ahead overlaps their
         // cache misses with the distance computations, which otherwise wait on each row in turn.
         const int ahead = 8;
-        for (int i = 0; i < Math.Min(ahead, candidates); i++) Prefetch(source.Vector(labels[i], out _));
+        for (int i = 0; i < Math.Min(ahead, candidates); i++) Prefetch(source.Row(labels[i], out _, out _));
         for (int i = 0; i < candidates; i++)
         {
-            if (i + ahead < candidates) Prefetch(source.Vector(labels[i + ahead], out _));
-            var vector = source.Vector(labels[i], out long id);
-            final.Push(VectorKernels.RankingDistance(rankingMetric, query, vector), id);
+            if (i + ahead < candidates) Prefetch(source.Row(labels[i + ahead], out _, out _));
+            var row = source.Row(labels[i], out long id, out var rows);
+            // The row stays encoded: the kernels decode it in registers.
+            final.Push(rows.RankingDistance(rankingMetric, query, row), id);
         }
         return final.SortAscending();
     }

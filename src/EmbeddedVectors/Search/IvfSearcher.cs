@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Lists;
+using EmbeddedVectors.Storage;
 using EmbeddedVectors.Training;
 
 namespace EmbeddedVectors.Search;
@@ -53,10 +54,11 @@ internal static class IvfSearcher
     {
         var heap = new TopKHeap(distances, ids);
         var run = source.Cell(0);
+        var rows = source.Rows!;
         for (int i = 0; i < run.Count; i++)
         {
             if (run.Liveness.IsDeleted(i)) continue;
-            float d = VectorKernels.RankingDistance(rankingMetric, query, source.Row(run.Position(i), out long id));
+            float d = rows.RankingDistance(rankingMetric, query, source.Row(run.Position(i), out long id));
             if (d <= heap.Threshold && (filter == null || filter(id))) heap.Push(d, id);
         }
         return heap.SortAscending();
@@ -84,8 +86,12 @@ internal static class IvfSearcher
     {
         private readonly ReadOnlySpan<IInvertedLists> _sources = sources;
 
-        public ReadOnlySpan<float> Vector(long label, out long id)
-            => _sources[ShortlistLabel.Source(label)].Row(ShortlistLabel.Position(label), out id);
+        public ReadOnlySpan<byte> Row(long label, out long id, out RowCodec rows)
+        {
+            var source = _sources[ShortlistLabel.Source(label)];
+            rows = source.Rows!;
+            return source.Row(ShortlistLabel.Position(label), out id);
+        }
     }
 }
 

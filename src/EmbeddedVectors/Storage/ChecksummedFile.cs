@@ -88,16 +88,19 @@ internal sealed class ChecksummedFile
     public static int FieldOffset(int field) => FieldsOffset + FieldSize * field;
 
     /// <summary>
-    /// Writes the file at <paramref name="path"/> with this build's format version, <paramref name="fields"/> and a
-    /// body of <paramref name="body"/> followed by <paramref name="moreBody"/>, and both checksums, replacing any
-    /// file there atomically and durably (<see cref="DurableFile.ReplaceAtomically"/>).
+    /// Writes the file at <paramref name="path"/> with format version <paramref name="version"/> (0: this build's,
+    /// <see cref="FormatVersion"/>), <paramref name="fields"/> and a body of <paramref name="body"/> followed by
+    /// <paramref name="moreBody"/>, and both checksums, replacing any file there atomically and durably
+    /// (<see cref="DurableFile.ReplaceAtomically"/>). A kind writes an older version when the file needs nothing
+    /// newer, so older builds keep reading it.
     /// </summary>
-    public void Write(string path, ReadOnlySpan<int> fields, ReadOnlySpan<byte> body, ReadOnlySpan<byte> moreBody = default)
+    public void Write(string path, ReadOnlySpan<int> fields, ReadOnlySpan<byte> body, ReadOnlySpan<byte> moreBody = default, int version = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(fields.Length, FieldCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(version, FormatVersion);
         var file = new byte[HeaderSize + body.Length + moreBody.Length];
         _magic.CopyTo(file, MagicOffset);
-        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(VersionOffset), FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(VersionOffset), version > 0 ? version : FormatVersion);
         for (int i = 0; i < fields.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(FieldOffset(i)), fields[i]);
         body.CopyTo(file.AsSpan(HeaderSize));
         moreBody.CopyTo(file.AsSpan(HeaderSize + body.Length));
@@ -142,6 +145,9 @@ internal sealed class ChecksummedFile
 
         /// <summary>The file, for messages.</summary>
         public string Path { get; }
+
+        /// <summary>The file's format version, checked to be 1 to <see cref="FormatVersion"/>.</summary>
+        public int Version => BinaryPrimitives.ReadInt32LittleEndian(_file.AsSpan(VersionOffset));
 
         /// <summary>Field <paramref name="field"/> (0-based) of the header.</summary>
         public int Field(int field)

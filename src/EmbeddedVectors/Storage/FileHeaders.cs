@@ -142,18 +142,25 @@ internal sealed class SegmentHeader
     public const int CompanionOffset = 56;       // 56..63     uint64 .evs: header checksum of its .evv (0 without); .evv: 0
     public const int RegionsOffset = 64;         // 64..       a region entry per region, in file order:
     public const int RegionEntrySize = 24;       //            +0..7 int64 offset, +8..15 int64 length, +16..23 uint64 XXH3-64
+    public const int RowEncodingOffset = 184;    // 184..187   uint32 row encoding (0 = f32, 1 = f16, 2 = i8; version 2 only, reserved zero in version 1)
     public const int ChecksumOffset = 4088;      // 4088..4095 uint64 XXH3-64 of bytes 0..4087 (this header minus this field)
+
+    /// <summary>
+    /// The segment format version that records a row encoding other than float32; float32 segments are still
+    /// written as version 1, byte for byte as before, so older builds keep reading them.
+    /// </summary>
+    public const uint RowsFormatVersion = 2;
 
     public const ulong FlagHasVectors = 1;
 
     // Regions of the .evs file, in file order.
     public const int DirectoryRegion = 0, CodesRegion = 1, IdsRegion = 2, PayloadRegion = 3, IdIndexRegion = 4;
     public const int CodesFileRegionCount = 5;
-    // The one region of the .evv file.
-    public const int VectorsRegion = 0;
+    // The regions of the .evv file: the rows, then (int8 rows only) the per-dimension offsets and scales.
+    public const int VectorsRegion = 0, RowParametersRegion = 1;
 
     public static readonly string[] CodesFileRegionNames = ["list directory", "codes", "ids", "payload addresses", "id index"];
-    public static readonly string[] VectorsFileRegionNames = ["vectors"];
+    public static readonly string[] VectorsFileRegionNames = ["vectors", "row parameters"];
 
     public static ReadOnlySpan<byte> CodesMagic => "EVSEGCOD"u8;
     public static ReadOnlySpan<byte> VectorsMagic => "EVSEGVEC"u8;
@@ -184,8 +191,16 @@ internal sealed class SegmentHeader
         checked(count * 2 * sizeof(long)),
     ];
 
-    /// <summary>Region length of a .evv file; throws <see cref="OverflowException"/> if it does not fit a long.</summary>
-    public static long[] VectorsFileRegionLengths(SegmentShape shape, long count) => [checked(count * shape.Dimension * sizeof(float))];
+    /// <summary>
+    /// Region lengths of a .evv file: the rows (count × row bytes), and for int8 rows the parameters (dimension
+    /// offsets and scales, float32); throws <see cref="OverflowException"/> if they do not fit a long.
+    /// </summary>
+    public static long[] VectorsFileRegionLengths(SegmentShape shape, long count) => shape.Rows == RowEncoding.Int8
+        ? [checked(count * shape.RowBytes), 2L * shape.Dimension * sizeof(float)]
+        : [checked(count * shape.RowBytes)];
+
+    /// <summary>Regions of a .evv file of this shape.</summary>
+    public static int VectorsFileRegionCount(SegmentShape shape) => shape.Rows == RowEncoding.Int8 ? 2 : 1;
 
     /// <summary>Places regions of the given lengths one after another behind the header, each 64-byte aligned.</summary>
     public static Region[] Plan(long[] lengths)
@@ -216,6 +231,7 @@ internal sealed class SegmentHeader
         BinaryPrimitives.WriteInt64LittleEndian(header[SegmentNumberOffset..], SegmentNumber);
         BinaryPrimitives.WriteUInt64LittleEndian(header[FlagsOffset..], Flags);
         BinaryPrimitives.WriteUInt64LittleEndian(header[CompanionOffset..], Companion);
+        if (Version >= RowsFormatVersion) BinaryPrimitives.WriteUInt32LittleEndian(header[RowEncodingOffset..], (uint)Shape.Rows);
         for (int i = 0; i < Regions.Length; i++)
         {
             var entry = header[(RegionsOffset + i * RegionEntrySize)..];
@@ -235,7 +251,7 @@ internal sealed class SegmentHeader
         if (!header[..magic.Length].SequenceEqual(magic))
             throw new CorruptFileException(path, $"not a segment file of this kind: the first 8 bytes are not \"{System.Text.Encoding.ASCII.GetString(magic)}\"");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[VersionOffset..]);
-        FileHeaders.CheckVersion(path, version);
+        FileHeaders.CheckVersion(path, version, RowsFormatVersion);
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(header[ChecksumOffset..]);
         if (stored != FileHeaders.Checksum(header[..ChecksumOffset]))
             throw new CorruptFileException(path, "the header checksum does not match; the header is damaged");
@@ -243,6 +259,13 @@ internal sealed class SegmentHeader
         if (size != Size) throw new CorruptFileException(path, $"header size is {size}, expected {Size}");
         ulong flags = BinaryPrimitives.ReadUInt64LittleEndian(header[FlagsOffset..]);
         if ((flags & ~FlagHasVectors) != 0) throw new CorruptFileException(path, $"unknown flags 0x{flags:X}");
+        var rows = RowEncoding.Float32; // version 1 knows only float32 rows
+        if (version >= RowsFormatVersion)
+        {
+            uint value = BinaryPrimitives.ReadUInt32LittleEndian(header[RowEncodingOffset..]);
+            rows = (RowEncoding)value;
+            if (!Enum.IsDefined(rows)) throw new CorruptFileException(path, $"unknown row encoding {value} (this build knows 0 = f32, 1 = f16, 2 = i8)");
+        }
         var regions = new Region[regionCount];
         for (int i = 0; i < regionCount; i++)
         {
@@ -260,7 +283,8 @@ internal sealed class SegmentHeader
                 BinaryPrimitives.ReadInt32LittleEndian(header[CodeSizeOffset..]),
                 BinaryPrimitives.ReadInt32LittleEndian(header[DimensionOffset..]),
                 (CodeLayout)BinaryPrimitives.ReadUInt32LittleEndian(header[LayoutOffset..]),
-                (flags & FlagHasVectors) != 0),
+                (flags & FlagHasVectors) != 0,
+                rows),
             Count = BinaryPrimitives.ReadInt64LittleEndian(header[CountOffset..]),
             SegmentNumber = BinaryPrimitives.ReadInt64LittleEndian(header[SegmentNumberOffset..]),
             Flags = flags,

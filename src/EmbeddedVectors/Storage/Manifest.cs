@@ -28,11 +28,15 @@ internal sealed partial record Manifest
 
     public const string FileName = "MANIFEST";
     /// <summary>
-    /// 2: segments may keep their payloads (<see cref="SegmentEntry.Payloads"/>) and the log its own segment size
-    /// (<see cref="LogSegmentBits"/>), so the log is truncated once entries are sealed. Version 1 manifests (stores
-    /// written before) still open; the first manifest this build writes for them is version 2.
+    /// The newest manifest version. Version 2 added <see cref="Rows"/>, segments that keep their payloads
+    /// (<see cref="SegmentEntry.Payloads"/>), the log's own segment size (<see cref="LogSegmentBits"/>) and retrained
+    /// quantizers (<see cref="QuantizerDirectory"/>). A manifest that uses none of them is still written as version 1,
+    /// exactly as before, so older builds keep opening it; one that uses any is version 2, which they refuse.
     /// </summary>
     public const int FormatVersion = 2;
+
+    /// <summary>The version of a manifest that uses nothing version 2 added.</summary>
+    public const int Float32RowsVersion = 1;
 
     /// <summary>The header: magic · version · body length (field 0) · body checksum; no header checksum (24 bytes).</summary>
     internal static readonly ChecksummedFile Layout = new("manifest", "EVMANIFS"u8, FormatVersion, fieldCount: 1, hasHeaderChecksum: false, bodyName: "JSON body");
@@ -44,6 +48,11 @@ internal sealed partial record Manifest
     public required int M { get; init; }
     public CodeLayout CodeLayout { get; init; } = CodeLayout.Pq8;
     public required bool StoreVectors { get; init; }
+
+    /// <summary>How segments encode their re-rank rows (float32 without vectors). Version 2; absent (version 1) means float32.</summary>
+    /// <remarks>Written only when not float32 (the enum's default), so float32 manifests keep their version-1 bytes.</remarks>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public RowEncoding Rows { get; init; }
     public required int TrainingThreshold { get; init; }
     public required int SealThreshold { get; init; }
     public bool Trained { get; init; }
@@ -86,12 +95,16 @@ internal sealed partial record Manifest
         WriteIndented = true,
     };
 
-    public SegmentShape Shape => new(NList, M, Dimension, CodeLayout, StoreVectors);
+    public SegmentShape Shape => new(NList, M, Dimension, CodeLayout, StoreVectors, Rows);
+
+    /// <summary>True when the manifest uses something only version 2 describes (older builds must refuse it).</summary>
+    [JsonIgnore]
+    internal bool NeedsVersion2 => Rows != RowEncoding.Float32 || LogSegmentBits != 0 || QuantizerDirectory.Length > 0 || Segments.Any(segment => segment.Payloads);
 
     public void Write(string directory)
     {
         byte[] body = JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
-        Layout.Write(Path.Combine(directory, FileName), [body.Length], body);
+        Layout.Write(Path.Combine(directory, FileName), [body.Length], body, version: NeedsVersion2 ? FormatVersion : Float32RowsVersion);
     }
 
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
@@ -112,6 +125,10 @@ internal sealed partial record Manifest
         }
         if (manifest == null) throw new CorruptFileException(path, "empty body.");
         manifest.Validate(path);
+        if (file.Version < FormatVersion && manifest.Rows != RowEncoding.Float32)
+            throw new CorruptFileException(path, $"invalid value: a version {file.Version} manifest cannot have {manifest.Rows.ToShortName()} rows.");
+        if (file.Version < FormatVersion && manifest.NeedsVersion2)
+            throw new CorruptFileException(path, $"invalid value: a version {file.Version} manifest cannot name payload files, a log segment size or retrained quantizers.");
         return manifest;
     }
 
@@ -123,6 +140,7 @@ internal sealed partial record Manifest
             NList < 1 ? $"nlist {NList}" :
             M < 1 || Dimension % M != 0 ? $"m {M} for dimension {Dimension}" :
             !Enum.IsDefined(CodeLayout) ? $"code layout {CodeLayout}" :
+            !Enum.IsDefined(Rows) || (!StoreVectors && Rows != RowEncoding.Float32) ? $"rows {(int)Rows} (store_vectors {StoreVectors})" :
             SealedUntilAddress < 0 ? $"sealed-until address {SealedUntilAddress}" :
             NextSegmentNumber < 1 ? $"next segment number {NextSegmentNumber}" :
             LogSegmentBits != 0 && (LogSegmentBits < 22 || LogSegmentBits > 40) ? $"log segment bits {LogSegmentBits}" :

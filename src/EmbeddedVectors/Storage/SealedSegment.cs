@@ -127,6 +127,8 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
 
     public bool HasRows => owner.Segment.Shape.HasVectors;
 
+    public RowCodec? Rows => owner.Segment.Rows;
+
     public CellRun Cell(int cell)
     {
         var segment = owner.Segment;
@@ -136,10 +138,10 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
         return new CellRun(segment.Codes(cell), segment.Ids(cell), count, start, Liveness.Bitmap(deleted, start));
     }
 
-    public ReadOnlySpan<float> Row(long position, out long id)
+    public ReadOnlySpan<byte> Row(long position, out long id)
     {
         id = owner.Segment.IdAt(position);
-        return owner.Segment.VectorAt(position);
+        return owner.Segment.RowAt(position);
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using EmbeddedVectors.Kernels;
 
 namespace EmbeddedVectors.Storage;
@@ -23,7 +24,7 @@ internal sealed unsafe class Segment : IDisposable
     private readonly MappedFile _codesFile;
     private readonly MappedFile? _vectorsFile;
     private readonly Region[] _codesRegions;
-    private readonly Region? _vectorsRegion;
+    private readonly Region[]? _vectorsRegions;
     private readonly long[] _listStarts;
     private readonly int[] _listCounts;
     private readonly long[] _codeOffsets; // nlist + 1 prefix sums: list l's codes are bytes [_codeOffsets[l], _codeOffsets[l + 1]) of the codes region
@@ -31,10 +32,12 @@ internal sealed unsafe class Segment : IDisposable
     private long* _ids;
     private long* _payloads;
     private long* _idIndex; // pairs (id, position), sorted by id
-    private float* _vectors;
+    private byte* _rows; // encoded rows, Rows.RowBytes each, in position order
+
+    [ThreadStatic] private static float[]? t_decoded;
 
     private Segment(long number, SegmentShape shape, long count, MappedFile codesFile, Region[] codesRegions,
-        MappedFile? vectorsFile, Region? vectorsRegion, long[] listStarts, int[] listCounts, long[] codeOffsets)
+        MappedFile? vectorsFile, Region[]? vectorsRegions, RowCodec? rows, long[] listStarts, int[] listCounts, long[] codeOffsets)
     {
         Number = number;
         Shape = shape;
@@ -42,7 +45,8 @@ internal sealed unsafe class Segment : IDisposable
         _codesFile = codesFile;
         _codesRegions = codesRegions;
         _vectorsFile = vectorsFile;
-        _vectorsRegion = vectorsRegion;
+        _vectorsRegions = vectorsRegions;
+        Rows = rows;
         _listStarts = listStarts;
         _listCounts = listCounts;
         _codeOffsets = codeOffsets;
@@ -51,7 +55,7 @@ internal sealed unsafe class Segment : IDisposable
         _ids = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdsRegion].Offset);
         _payloads = (long*)(codesFile.Base + codesRegions[SegmentHeader.PayloadRegion].Offset);
         _idIndex = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdIndexRegion].Offset);
-        _vectors = vectorsFile != null ? (float*)(vectorsFile.Base + vectorsRegion!.Value.Offset) : null;
+        _rows = vectorsFile != null ? vectorsFile.Base + vectorsRegions![SegmentHeader.VectorsRegion].Offset : null;
     }
 
     /// <summary>The segment's number, as in its file names.</summary>
@@ -62,6 +66,9 @@ internal sealed unsafe class Segment : IDisposable
 
     /// <summary>Entries in the segment.</summary>
     public long Count { get; }
+
+    /// <summary>How the rows are encoded (with the int8 parameters stored in the segment), or null without vectors.</summary>
+    public RowCodec? Rows { get; }
 
     /// <summary>Size of the segment's files together.</summary>
     public long BytesOnDisk { get; }
@@ -90,23 +97,27 @@ internal sealed unsafe class Segment : IDisposable
             (long[] starts, int[] counts) = ReadDirectory(codesFile, header.Regions[SegmentHeader.DirectoryRegion], expected, header.Count);
             long[] codeOffsets = CodeOffsets(codesFile.Path, header.Regions[SegmentHeader.CodesRegion], expected, counts);
 
-            Region? vectorsRegion = null;
+            Region[]? vectorsRegions = null;
+            RowCodec? rows = null;
             if (expected.HasVectors)
             {
                 vectorsFile = new MappedFile(Path.Combine(directory, SegmentWriter.VectorsFileName(segmentNumber)));
-                var vectorsHeader = ReadHeader(vectorsFile, SegmentHeader.VectorsMagic, 1, segmentNumber, expected);
+                var vectorsHeader = ReadHeader(vectorsFile, SegmentHeader.VectorsMagic, SegmentHeader.VectorsFileRegionCount(expected), segmentNumber, expected);
                 ulong vectorsHeaderChecksum = vectorsFile.HeaderChecksum;
                 if (vectorsHeader.Count != header.Count || vectorsHeaderChecksum != header.Companion)
                     throw new CorruptFileException(vectorsFile.Path, $"does not belong with {codesFile.Path}: it was written with another copy of the segment");
                 vectorsHeader.ValidateRegions(RegionLengths(vectorsFile.Path, header.Count, c => SegmentHeader.VectorsFileRegionLengths(expected, c)),
                     SegmentHeader.VectorsFileRegionNames, vectorsFile.Length, vectorsFile.Path);
-                vectorsRegion = vectorsHeader.Regions[SegmentHeader.VectorsRegion];
+                vectorsRegions = vectorsHeader.Regions;
+                rows = expected.Rows == RowEncoding.Int8
+                    ? ReadRowParameters(vectorsFile, vectorsRegions[SegmentHeader.RowParametersRegion], expected.Dimension)
+                    : RowCodec.Plain(expected.Rows, expected.Dimension);
             }
 
             // Only now, with every offset and length validated, is anything mapped.
             codesFile.Map();
             vectorsFile?.Map(randomAccess: true);
-            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegion, starts, counts, codeOffsets);
+            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegions, rows, starts, counts, codeOffsets);
         }
         catch
         {
@@ -133,6 +144,16 @@ internal sealed unsafe class Segment : IDisposable
         if (header.Count < 0)
             throw new CorruptFileException(file.Path, $"negative entry count {header.Count}");
         return header;
+    }
+
+    /// <summary>int8 rows: the offsets and scales in the .evv file, checksummed and checked now (a few KiB).</summary>
+    private static RowCodec ReadRowParameters(MappedFile file, Region region, int dimension)
+    {
+        var bytes = new byte[region.Length]; // 8 × dimension, validated against the shape
+        file.Read(bytes, region.Offset);
+        if (FileHeaders.Checksum(bytes) != region.Checksum)
+            throw new CorruptFileException(file.Path, "the row parameters do not match their checksum; the file is damaged");
+        return RowCodec.Int8FromParameters(bytes, dimension, file.Path);
     }
 
     private static long[] RegionLengths(string path, long count, Func<long, long[]> lengths)
@@ -284,13 +305,28 @@ internal sealed unsafe class Segment : IDisposable
         return _payloads[position];
     }
 
-    /// <summary>The full vector of the entry at <paramref name="position"/>.</summary>
+    /// <summary>
+    /// The full vector of the entry at <paramref name="position"/>, at the stored precision: float32 rows in place in
+    /// the mapping; other encodings decoded into a per-thread buffer that the next call on the same thread reuses.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The segment keeps no vectors.</exception>
     public ReadOnlySpan<float> VectorAt(long position)
     {
+        var row = RowAt(position);
+        if (Rows!.Encoding == RowEncoding.Float32) return MemoryMarshal.Cast<byte, float>(row);
+        var decoded = t_decoded is { } buffer && buffer.Length == Shape.Dimension ? buffer : t_decoded = new float[Shape.Dimension];
+        Rows.Decode(row, decoded);
+        return decoded;
+    }
+
+    /// <summary>The encoded row of the entry at <paramref name="position"/> (<see cref="Rows"/> says how), in place in the mapping.</summary>
+    /// <exception cref="InvalidOperationException">The segment keeps no vectors.</exception>
+    public ReadOnlySpan<byte> RowAt(long position)
+    {
         CheckPosition(position);
-        if (_vectors == null) throw new InvalidOperationException($"Segment {Number} keeps no vectors.");
-        return new ReadOnlySpan<float>(_vectors + position * Shape.Dimension, Shape.Dimension);
+        if (_rows == null) throw new InvalidOperationException($"Segment {Number} keeps no vectors.");
+        long rowBytes = Rows!.RowBytes;
+        return new ReadOnlySpan<byte>(_rows + position * rowBytes, (int)rowBytes);
     }
 
     /// <summary>The position of the entry with <paramref name="id"/>, or -1 when the segment has none.</summary>
@@ -326,7 +362,7 @@ internal sealed unsafe class Segment : IDisposable
     {
         CheckOpen();
         VerifyRegions(_codesFile, _codesRegions, SegmentHeader.CodesFileRegionNames);
-        if (_vectorsFile != null) VerifyRegions(_vectorsFile, [_vectorsRegion!.Value], SegmentHeader.VectorsFileRegionNames);
+        if (_vectorsFile != null) VerifyRegions(_vectorsFile, _vectorsRegions!, SegmentHeader.VectorsFileRegionNames);
         // Strictly increasing ids whose positions hold them: the index is a sorted permutation of the ids.
         for (long i = 0; i < Count; i++)
         {
@@ -370,7 +406,7 @@ internal sealed unsafe class Segment : IDisposable
         if (_codes == null) return;
         _codes = null;
         _ids = _payloads = _idIndex = null;
-        _vectors = null;
+        _rows = null;
         _codesFile.Dispose();
         _vectorsFile?.Dispose();
     }

@@ -5,9 +5,14 @@ namespace EmbeddedVectors.Storage;
 /// in list order. The segment is opened (and so becomes usable) by <see cref="Complete"/>; disposing an
 /// incomplete builder leaves only <c>.tmp</c> files.
 /// </summary>
-internal sealed class SegmentBuilder(string directory, long number, SegmentShape shape, long count) : IDisposable
+/// <param name="directory">The store directory.</param>
+/// <param name="number">The segment's number.</param>
+/// <param name="shape">The store's segment shape.</param>
+/// <param name="count">Entries that will be appended.</param>
+/// <param name="rows">The int8 row parameters when the shape's rows are int8; null otherwise.</param>
+internal sealed class SegmentBuilder(string directory, long number, SegmentShape shape, long count, RowCodec? rows) : IDisposable
 {
-    private readonly SegmentWriter _codes = SegmentWriter.Create(directory, number, shape, count);
+    private readonly SegmentWriter _codes = SegmentWriter.Create(directory, number, shape, count, rows);
     private readonly SegmentPayloads.Writer _payloads = new(directory, number);
 
     public void Append(int list, ReadOnlySpan<byte> code, long id, ReadOnlySpan<byte> payload, ReadOnlySpan<float> vector)

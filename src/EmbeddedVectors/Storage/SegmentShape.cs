@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EmbeddedVectors.Kernels;
 
 namespace EmbeddedVectors.Storage;
@@ -29,7 +30,13 @@ internal enum CodeLayout : uint
 /// <param name="Dimension">Floats a vector, at least 1.</param>
 /// <param name="Layout">How codes are stored.</param>
 /// <param name="HasVectors">True when a <c>.evv</c> file with the full vectors goes with the segment.</param>
-internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimension, CodeLayout Layout, bool HasVectors)
+/// <param name="Rows">How the <c>.evv</c> file encodes them; <see cref="RowEncoding.Float32"/> when there are none.</param>
+/// <remarks>
+/// The manifest serialises its shape too: <see cref="Rows"/> is left out when float32 (the default), so float32 stores
+/// keep writing exactly the manifest bytes they always did.
+/// </remarks>
+internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimension, CodeLayout Layout, bool HasVectors,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] RowEncoding Rows = RowEncoding.Float32)
 {
     /// <summary>Throws <see cref="ArgumentException"/> when a field is out of range.</summary>
     internal void Validate(string paramName)
@@ -39,6 +46,8 @@ internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimens
         if (Dimension < 1) throw new ArgumentOutOfRangeException(paramName, Dimension, "The dimension must be at least 1.");
         if (Layout != CodeLayout.Pq8 && Layout != CodeLayout.Pq4FastScan)
             throw new ArgumentOutOfRangeException(paramName, Layout, "Unknown code layout.");
+        if (!Enum.IsDefined(Rows) || (!HasVectors && Rows != RowEncoding.Float32))
+            throw new ArgumentOutOfRangeException(paramName, Rows, "Unknown row encoding, or an encoding other than float32 without vectors.");
         if (Layout == CodeLayout.Pq4FastScan)
         {
             try
@@ -66,6 +75,15 @@ internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimens
         ? checked((count + FastScan.BlockSize - 1) / FastScan.BlockSize * FastScan.BlockBytes(CodeSize))
         : checked(count * CodeSize);
 
+    /// <summary>Bytes one row takes in the <c>.evv</c> file.</summary>
+    internal long RowBytes => (long)Dimension * Rows.BytesPerValue();
+
+    /// <summary>
+    /// The segment format version this shape is written with: 1 for float32 rows (exactly what builds before row
+    /// encodings wrote), 2 when the header must record another row encoding.
+    /// </summary>
+    internal uint FormatVersion => Rows == RowEncoding.Float32 ? 1u : SegmentHeader.RowsFormatVersion;
+
     /// <summary>Describes the first field in which <paramref name="actual"/> differs from this shape, or null when equal.</summary>
     internal string? FirstDifference(SegmentShape actual)
     {
@@ -75,6 +93,7 @@ internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimens
         if (actual.Layout != Layout) return $"code layout is {(uint)actual.Layout}, expected {(uint)Layout} ({Layout})";
         if (actual.HasVectors != HasVectors)
             return actual.HasVectors ? "the segment has vectors, expected none" : "the segment has no vectors, expected vectors";
+        if (actual.Rows != Rows) return $"row encoding is {actual.Rows.ToShortName()}, expected {Rows.ToShortName()}";
         return null;
     }
 }

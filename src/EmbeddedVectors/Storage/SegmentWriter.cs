@@ -38,6 +38,8 @@ internal sealed class SegmentWriter : IDisposable
     private readonly Region[] _vectorsPlan;
     private readonly RegionWriter _codes, _ids, _payloads;
     private readonly RegionWriter? _vectors;
+    private readonly RowCodec? _rows;     // how vectors are encoded into the .evv file (null without vectors)
+    private readonly byte[]? _rowBuffer;  // one encoded row, when rows are not float32
     private readonly long[] _allIds;
     private readonly long[] _listCounts;
     private readonly byte[]? _block; // pq4fs: the block being packed, of the list _blockList
@@ -55,7 +57,7 @@ internal sealed class SegmentWriter : IDisposable
     /// <summary>The .evv file name of segment <paramref name="segmentNumber"/>, e.g. <c>seg-000001.evv</c>.</summary>
     public static string VectorsFileName(long segmentNumber) => $"seg-{segmentNumber:D6}.evv";
 
-    private SegmentWriter(string directory, long number, SegmentShape shape, long count)
+    private SegmentWriter(string directory, long number, SegmentShape shape, long count, RowCodec? rows)
     {
         _directory = directory;
         _number = number;
@@ -66,6 +68,8 @@ internal sealed class SegmentWriter : IDisposable
         _allIds = new long[count];
         _listCounts = new long[shape.NList];
         _block = shape.Layout == CodeLayout.Pq4FastScan ? new byte[FastScan.BlockBytes(shape.CodeSize)] : null;
+        _rows = rows;
+        _rowBuffer = rows is { Encoding: not RowEncoding.Float32 } ? new byte[rows.RowBytes] : null;
         _codesTemp = Path.Combine(directory, CodesFileName(number) + FileHeaders.TempSuffix);
         _vectorsTemp = shape.HasVectors ? Path.Combine(directory, VectorsFileName(number) + FileHeaders.TempSuffix) : null;
         try
@@ -91,8 +95,16 @@ internal sealed class SegmentWriter : IDisposable
     /// Starts segment <paramref name="segmentNumber"/> of <paramref name="count"/> entries in
     /// <paramref name="directory"/>, writing to <c>.tmp</c> files until <see cref="Complete"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">A field of <paramref name="shape"/> is out of range, e.g. an odd m for pq4fs.</exception>
-    public static SegmentWriter Create(string directory, long segmentNumber, SegmentShape shape, long count)
+    /// <param name="directory">The store directory.</param>
+    /// <param name="segmentNumber">The segment's number, as in its file names.</param>
+    /// <param name="shape">The index's shape, with the row encoding of its <c>.evv</c> file.</param>
+    /// <param name="count">Entries that will be appended.</param>
+    /// <param name="rows">
+    /// How to encode the rows: required for <see cref="RowEncoding.Int8"/> (its trained parameters, also copied
+    /// into the <c>.evv</c> file); null for float32 and float16, which need none.
+    /// </param>
+    /// <exception cref="ArgumentException">A field of <paramref name="shape"/> is out of range, e.g. an odd m for pq4fs, or <paramref name="rows"/> does not match it.</exception>
+    public static SegmentWriter Create(string directory, long segmentNumber, SegmentShape shape, long count, RowCodec? rows = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(segmentNumber);
@@ -101,7 +113,15 @@ internal sealed class SegmentWriter : IDisposable
         // The ids are sorted in one managed array at Complete.
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Array.MaxLength);
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Segment files are little-endian and are written from memory as is.");
-        return new SegmentWriter(directory, segmentNumber, shape, count);
+        if (shape.HasVectors)
+        {
+            rows ??= shape.Rows == RowEncoding.Int8
+                ? throw new ArgumentException("int8 rows need their trained offsets and scales.", nameof(rows))
+                : RowCodec.Plain(shape.Rows, shape.Dimension);
+            if (rows.Encoding != shape.Rows || rows.Dimension != shape.Dimension)
+                throw new ArgumentException($"The row codec ({rows.Encoding.ToShortName()}, dimension {rows.Dimension}) does not match the shape ({shape.Rows.ToShortName()}, dimension {shape.Dimension}).", nameof(rows));
+        }
+        return new SegmentWriter(directory, segmentNumber, shape, count, shape.HasVectors ? rows : null);
     }
 
     /// <summary>Appends one entry to list <paramref name="list"/>; lists must come in non-decreasing order.</summary>
@@ -124,7 +144,7 @@ internal sealed class SegmentWriter : IDisposable
         WriteCodes(list, code, 1);
         _ids.WriteInt64(id);
         _payloads.WriteInt64(payloadAddress);
-        _vectors?.Write(MemoryMarshal.AsBytes(vector));
+        WriteRows(vector, 1);
         _allIds[_appended] = id;
         EndAppend(list, 1);
     }
@@ -150,9 +170,26 @@ internal sealed class SegmentWriter : IDisposable
         WriteCodes(list, codes, n);
         _ids.Write(MemoryMarshal.AsBytes(ids));
         _payloads.Write(MemoryMarshal.AsBytes(payloadAddresses));
-        _vectors?.Write(MemoryMarshal.AsBytes(vectors));
+        WriteRows(vectors, n);
         ids.CopyTo(_allIds.AsSpan((int)_appended));
         EndAppend(list, n);
+    }
+
+    /// <summary>Writes <paramref name="n"/> validated vectors to the .evv file, encoded as the shape says.</summary>
+    private void WriteRows(ReadOnlySpan<float> vectors, int n)
+    {
+        if (_vectors == null) return;
+        if (_rowBuffer == null)
+        {
+            _vectors.Write(MemoryMarshal.AsBytes(vectors)); // float32 rows are stored as given
+            return;
+        }
+        int dimension = _shape.Dimension;
+        for (int i = 0; i < n; i++)
+        {
+            _rows!.Encode(vectors.Slice(i * dimension, dimension), _rowBuffer);
+            _vectors.Write(_rowBuffer);
+        }
     }
 
     private void BeginAppend(int list, int n)
@@ -241,14 +278,18 @@ internal sealed class SegmentWriter : IDisposable
         ulong companion = 0;
         if (_vectorsFile != null && _vectors != null)
         {
-            new SegmentHeader { Shape = _shape, Count = _count, SegmentNumber = _number, Flags = SegmentHeader.FlagHasVectors, Regions = [_vectors.Finish()] }
-                .WriteTo(header, SegmentHeader.VectorsMagic);
+            Region[] vectorsRegions = _shape.Rows == RowEncoding.Int8 ? [_vectors.Finish(), WriteRowParameters()] : [_vectors.Finish()];
+            new SegmentHeader
+            {
+                Version = _shape.FormatVersion, Shape = _shape, Count = _count, SegmentNumber = _number,
+                Flags = SegmentHeader.FlagHasVectors, Regions = vectorsRegions,
+            }.WriteTo(header, SegmentHeader.VectorsMagic);
             companion = BinaryPrimitives.ReadUInt64LittleEndian(header[SegmentHeader.ChecksumOffset..]);
             RandomAccess.Write(_vectorsFile.SafeFileHandle, header, 0);
         }
         new SegmentHeader
         {
-            Shape = _shape, Count = _count, SegmentNumber = _number, Companion = companion, Regions = codesRegions,
+            Version = _shape.FormatVersion, Shape = _shape, Count = _count, SegmentNumber = _number, Companion = companion, Regions = codesRegions,
             Flags = _shape.HasVectors ? SegmentHeader.FlagHasVectors : 0,
         }.WriteTo(header, SegmentHeader.CodesMagic);
         RandomAccess.Write(_codesFile.SafeFileHandle, header, 0);
@@ -284,6 +325,17 @@ internal sealed class SegmentWriter : IDisposable
         if (region.Length != expected)
             throw new InvalidOperationException($"Internal error: the codes region got {region.Length} bytes, the lists need {expected}.");
         return region;
+    }
+
+    /// <summary>int8 rows: the .evv file's copy of the offsets and scales, so the segment decodes on its own.</summary>
+    private Region WriteRowParameters()
+    {
+        var planned = _vectorsPlan[SegmentHeader.RowParametersRegion];
+        var parameters = new byte[_rows!.ParameterBytes];
+        _rows.WriteParameters(parameters);
+        var writer = new RegionWriter(_vectorsFile!.SafeFileHandle, planned, parameters.Length);
+        writer.Write(parameters);
+        return writer.Finish();
     }
 
     private Region WriteDirectory(Region planned)

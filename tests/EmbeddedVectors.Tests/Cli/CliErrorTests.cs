@@ -48,6 +48,7 @@ public sealed class CliErrorTests(CliSample sample) : IClassFixture<CliSample>
         Ev.AssertFails(Ev.Run("frobnicate"), "Unknown command 'frobnicate'");
         Ev.AssertFails(Ev.Run("create", sample.File("bad-number"), "--dim", "many"), "--dim", "'many'");
         Ev.AssertFails(Ev.Run("create", sample.File("bad-codes"), "--dim", "8", "--codes", "pq4"), "Unknown --codes 'pq4'");
+        Ev.AssertFails(Ev.Run("create", sample.File("bad-rows"), "--dim", "8", "--rows", "f8"), "Unknown --rows 'f8'", "f32, f16 or i8");
         Ev.AssertFails(Ev.Run("create", sample.File("bad-m"), "--dim", "10", "--m", "3"), "not divisible");
         Ev.AssertFails(Ev.Run("get", store, "seven"), "'seven' is not an id");
         Ev.AssertFails(Ev.Run("add", store, "--vectors", sample.File("missing.fvecs")), "not found", "missing.fvecs");

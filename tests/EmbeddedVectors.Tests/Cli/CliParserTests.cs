@@ -36,7 +36,7 @@ public sealed class CliParserTests(CliSample sample) : IClassFixture<CliSample>
     {
         var result = Ev.Run("create", "--help");
         Assert.True(result.ExitCode == 0, result.ToString());
-        foreach (string option in new[] { "--dim", "--metric", "--nlist", "--m", "--no-vectors", "--training-threshold", "--seal-threshold", "--codes", "--opq" })
+        foreach (string option in new[] { "--dim", "--metric", "--nlist", "--m", "--no-vectors", "--training-threshold", "--seal-threshold", "--codes", "--opq", "--rows" })
             Assert.Contains(option, result.Out);
         Assert.Contains("1024", result.Out); // the default nlist
         Assert.Equal("", result.Error);

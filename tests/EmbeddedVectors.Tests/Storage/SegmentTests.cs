@@ -366,13 +366,14 @@ public sealed class SegmentTests : IDisposable
     public void Newer_format_version_fails_Open_with_a_clear_message()
     {
         WriteStandard();
-        RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 2));
+        // Version 2 (row encodings) is the newest this build reads; 3 is from the future.
+        RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 3));
         var e = Assert.Throws<NewerFormatVersionException>(() => Segment.Open(_temp.Path, 1, Standard).Dispose());
-        Assert.Equal((2, 1), (e.FileVersion, e.SupportedVersion));
+        Assert.Equal((3, 2), (e.FileVersion, e.SupportedVersion));
         Assert.Equal(CodesPath(), e.FilePath);
         Assert.Contains("newer", e.Problem);
-        Assert.Contains("format version 2", e.Problem);
-        Assert.Contains("reads version 1", e.Problem);
+        Assert.Contains("format version 3", e.Problem);
+        Assert.Contains("reads version 2", e.Problem);
         RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 0));
         Assert.Contains("invalid format version 0", OpenFails().Problem);
     }

@@ -17,6 +17,7 @@ public sealed class MergeTests
         SealThreshold = Unit,
         MergeFactor = mergeFactor,
         KMeans = new KMeansOptions { Iterations = 6 },
+        Rows = RowEncoding.Float32, // vectors come back exactly
     };
 
     private static ReadOnlySpan<float> Row(int row) => RealRows.Row(row);

@@ -42,7 +42,7 @@ public sealed class OneCopyTests
             Assert.True(DirectoryBytes(Path.Combine(dir.Path, "log")) <= 2 * (4 << 20), $"log: {DirectoryBytes(Path.Combine(dir.Path, "log"))} bytes");
             // Each payload once, with its 8-byte record header (and a 64-byte file header a segment).
             Assert.InRange(info.BytesPerEntry.Payloads, payloadBytes + SegmentPayloads.RecordHeaderSize, payloadBytes + SegmentPayloads.RecordHeaderSize + 1);
-            Assert.Equal(4.0 * RealData.Instance.Dimension, info.BytesPerEntry.Rows, 2.0); // plus a 4 KiB header a segment
+            Assert.Equal(2.0 * RealData.Instance.Dimension, info.BytesPerEntry.Rows, 2.0); // float16 rows (the default), plus a 4 KiB header a segment
             Assert.Equal(32.0, info.BytesPerEntry.Ids, 0.01);
             Assert.Equal(Payload(1234), store.Get(1234)!.PayloadText);
         }

@@ -10,6 +10,8 @@ public sealed class OpqStoreTests
         var options = new EmbeddedVectorStoreOptions
         {
             Dimension = data.Dimension, NList = 64, M = 48, Opq = true, OpqIterations = 4,
+            // Buffered entries are sealed on close: float32 rows keep their re-ranked distances bit for bit.
+            Rows = RowEncoding.Float32,
             KMeans = new EmbeddedVectors.Training.KMeansOptions { Iterations = 6 },
         };
         var search = new StoreSearchOptions { NProbe = 8, Rerank = 50 };

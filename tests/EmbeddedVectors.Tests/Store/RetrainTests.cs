@@ -17,6 +17,7 @@ public sealed class RetrainTests
         TrainingThreshold = 1000,
         SealThreshold = 2000,
         KMeans = new KMeansOptions { Iterations = 8 },
+        Rows = RowEncoding.Float32, // vectors come back exactly
     };
 
     /// <summary>Row i, negated for the second half: vectors the first half's training never saw (a drift).</summary>

@@ -10,18 +10,20 @@ internal sealed class CreateCommand : Command
     private readonly Option<string?> _metric = EvOptions.Metric();
     private readonly Option<int> _nlist = EvOptions.NList();
     private readonly Option<int> _m = EvOptions.Build.Int("m", "PQ sub-quantizers, the bytes of a vector's code (0: D/8, or D/4 with pq4fs).", 0, min: 0, showDefault: false);
-    private readonly Option<bool> _noVectors = EvOptions.Flag("no-vectors", "Keep only the codes: no re-ranking, 4 × D bytes a vector less.");
+    private readonly Option<bool> _noVectors = EvOptions.Flag("no-vectors", "Keep only the codes: no re-ranking, and no re-rank rows (2 × D bytes a vector with the default --rows f16).");
     private readonly Option<int> _trainingThreshold = EvOptions.Build.Int("training-threshold",
         "Vectors the store collects before it trains itself (0: max(256, 32 × nlist)).", 0, min: 0, showDefault: false);
     private readonly Option<int> _sealThreshold = EvOptions.Build.Int("seal-threshold", "Write-buffer entries a segment.", 65_536, min: 1);
     private readonly Option<string?> _codes = EvOptions.Codes();
     private readonly Option<bool> _opq = EvOptions.Flag("opq", "Learn a rotation (OPQ) before the product quantizer.");
+    private readonly Option<string?> _rows = EvOptions.Build.String("rows",
+        "How segments keep the re-rank vectors: f16 (2 × D bytes a vector, the default), f32 (4 × D) or i8 (D; per-dimension offset and scale learned at training).", "f32|f16|i8");
 
     public CreateCommand()
         : base("create", "Creates an empty store. --no-vectors keeps only the codes (no re-ranking); the store trains itself once it holds --training-threshold vectors (default max(256, 32 × nlist)).")
     {
         Add(_directory);
-        foreach (var option in new Option[] { _dim, _metric, _nlist, _m, _noVectors, _trainingThreshold, _sealThreshold, _codes, _opq }) Add(option);
+        foreach (var option in new Option[] { _dim, _metric, _nlist, _m, _noVectors, _trainingThreshold, _sealThreshold, _codes, _opq, _rows }) Add(option);
         SetAction(Run);
     }
 
@@ -33,6 +35,7 @@ internal sealed class CreateCommand : Command
         int nlist = args.GetValue(_nlist);
         if (dim == 0) throw new UserErrorException("Missing required option --dim (the length of the vectors).");
         var vectorCodes = StoreSupport.ParseCodes(args.GetValue(_codes) ?? "pq8");
+        var rows = StoreSupport.ParseRows(args.GetValue(_rows));
 
         if (File.Exists(directory)) throw new UserErrorException($"{directory} is a file; give a new or empty directory.");
         if (Directory.Exists(directory))
@@ -54,6 +57,7 @@ internal sealed class CreateCommand : Command
             SealThreshold = args.GetValue(_sealThreshold),
             Codes = vectorCodes,
             Opq = args.GetValue(_opq),
+            Rows = rows ?? new EmbeddedVectorStoreOptions().Rows,
         };
         EmbeddedVectorStore store;
         try
@@ -73,7 +77,7 @@ internal sealed class CreateCommand : Command
         Console.Out.WriteLine($"Created an empty store in {store.StorePath}");
         Console.Out.WriteLine($"  {info.Dimension}-dimensional vectors, metric {info.Metric.ToShortName()}, nlist {info.NList}, m {info.M} ({info.Codes} codes, {info.M} byte{(info.M == 1 ? "" : "s")} a vector)");
         Console.Out.WriteLine(info.StoreVectors
-            ? $"  full vectors kept for re-ranking ({4L * info.Dimension} bytes a vector)"
+            ? $"  full vectors kept for re-ranking as {info.Rows} ({RowEncodingNames.Parse(info.Rows).BytesPerRow(info.Dimension)} bytes a vector)"
             : "  full vectors not kept (--no-vectors): --rerank is unavailable");
         Console.Out.WriteLine($"  trains after {threshold:N0} vectors (or when 'ev add' brings that many); seals a segment every {options.SealThreshold:N0} entries");
         return 0;

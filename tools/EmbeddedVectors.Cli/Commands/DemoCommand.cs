@@ -109,7 +109,7 @@ internal sealed class DemoCommand : Command
         }
         var (segments, log, rest) = SizeByPart(directory);
         AnsiConsole.MarkupLine($"Size on disk: {Markup.Escape(StoreSupport.Bytes(info.BytesOnDisk))}, {info.BytesOnDisk / (double)Math.Max(1, info.Count):N0} bytes a vector:");
-        AnsiConsole.MarkupLine($"  segments {Mib(segments)} ({M}-byte codes, ids and {4 * dim}-byte vectors for re-ranking), "
+        AnsiConsole.MarkupLine($"  segments {Mib(segments)} ({M}-byte codes, ids and {RowEncodingNames.Parse(info.Rows).BytesPerRow(dim)}-byte {info.Rows} vectors for re-ranking), "
             + $"log {Mib(log)} (payloads, with each vector's write-ahead copy), quantizers and manifest {Mib(rest)}");
     }
 

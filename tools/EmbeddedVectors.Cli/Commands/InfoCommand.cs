@@ -37,6 +37,7 @@ internal sealed class InfoCommand : Command
                 w.WriteNumber("m", info.M);
                 w.WriteString("codes", info.Codes);
                 w.WriteBoolean("store_vectors", info.StoreVectors);
+                w.WriteString("rows", info.Rows);
                 w.WriteBoolean("trained", info.Trained);
                 w.WriteNumber("training_threshold", threshold);
                 w.WriteNumber("segments", info.Segments);
@@ -70,7 +71,7 @@ internal sealed class InfoCommand : Command
         Row("entries", $"{info.Count:N0}");
         Row("vectors", $"{info.Dimension}-dimensional, metric {info.Metric.ToShortName()}");
         Row("index", $"IVFPQ, nlist {info.NList}, m {info.M} ({info.Codes})");
-        Row("re-rank vectors", info.StoreVectors ? "kept" : "not kept");
+        Row("re-rank vectors", info.StoreVectors ? $"kept ({info.Rows})" : "not kept");
         Row("trained", info.Trained ? "yes" : $"no (searches are exact; it trains at {threshold:N0} entries)");
         Row("segments", $"{info.Segments} ({info.SealedEntries:N0} sealed entries)");
         Row("deleted", $"{info.DeletedEntries:N0} (reclaimed by 'ev compact')");

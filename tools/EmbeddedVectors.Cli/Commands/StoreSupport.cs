@@ -37,6 +37,14 @@ internal static class StoreSupport
         _ => throw new UserErrorException($"Unknown --codes '{text}'. Use pq8 (8-bit PQ) or pq4fs (4-bit fast-scan PQ)."),
     };
 
+    /// <summary><c>f32</c>, <c>f16</c> or <c>i8</c>; null when not given (the library's default).</summary>
+    public static RowEncoding? ParseRows(string? text)
+    {
+        if (text == null) return null;
+        try { return RowEncodingNames.Parse(text); }
+        catch (ArgumentException) { throw new UserErrorException($"Unknown --rows '{text}'. Use f32, f16 or i8."); }
+    }
+
     public static Metric ParseMetric(string? text)
     {
         if (text == null) return Metric.L2;
