@@ -56,7 +56,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 var rotation = _manifest.Opq ? RotationFile.Read(directory, _manifest.Dimension) : null;
                 _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
             }
-            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
+            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape, _manifest.Fields));
             _segments = segments;
             int logSegmentBits = _manifest.EffectiveLogSegmentBits;
             log = options.PayloadLogFactory != null
@@ -66,6 +66,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _buffer = NewBuffer(_quantizer);
             _replaying = true;
             _log.Replay(_manifest.SealedUntilAddress, ReplayRecord);
+            ApplyPendingUpsert(null);
             _replaying = false;
             _state.EnterWriteLock();
             try { PublishLocked(); }
@@ -86,6 +87,9 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     /// <summary>Length of every vector.</summary>
     public int Dimension => _manifest.Dimension;
+
+    /// <summary>The declared metadata fields (see <see cref="EmbeddedVectorStoreOptions.Fields"/>).</summary>
+    public IReadOnlyList<FieldDefinition> Fields => _manifest.Fields;
 
     /// <summary>How nearness is measured.</summary>
     public Metric Metric => _manifest.Metric;
@@ -134,6 +138,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.EffectiveSealThreshold,
                 LogSegmentBits = options.LogSegmentBits,
+                Fields = [.. options.Fields],
             }.Write(directory);
         }
         catch
@@ -231,8 +236,8 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     private CodeLists NewBuffer(IvfPqQuantizer? quantizer)
         => quantizer == null
-            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false)
-            : new CodeLists(_manifest.NList, Dimension, quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes);
+            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false, _manifest.Fields)
+            : new CodeLists(_manifest.NList, Dimension, quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes, _manifest.Fields);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 

@@ -12,7 +12,8 @@ namespace EmbeddedVectors.Storage;
 /// True when its payloads are in its own <c>.evp</c> file (manifest version 2); false for segments written
 /// before, whose payload addresses point into the log.
 /// </param>
-internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion, bool Payloads = false);
+/// <param name="Fields">True when its field values are in its own <c>.evf</c> file (docs/format/fields.md); false: every field is null.</param>
+internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion, bool Payloads = false, bool Fields = false);
 
 /// <summary>
 /// The root of a store: its shape, the quantizer file, the live segments and the log address up to which every
@@ -48,6 +49,9 @@ internal sealed record Manifest
     public long NextSegmentNumber { get; init; } = 1;
     public long SealedUntilAddress { get; init; }
     public IReadOnlyList<SegmentEntry> Segments { get; init; } = [];
+
+    /// <summary>The declared metadata fields, in ordinal order (docs/format/fields.md). Added without a version bump: absent means none.</summary>
+    public IReadOnlyList<FieldDefinition> Fields { get; init; } = [];
 
     /// <summary>log2 of the log's segment file size; absent (0) in stores written before version 2, which use 28.</summary>
     public int LogSegmentBits { get; init; }
