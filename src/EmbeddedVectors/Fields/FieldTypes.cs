@@ -23,6 +23,7 @@ public enum FieldType
 public sealed record FieldDefinition(string Name, FieldType Type)
 {
     /// <summary>The type as the CLI and <c>ev info</c> spell it: string, long, double, bool, date or tags.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string TypeName => FieldTypes.Name(Type);
 
     internal void Validate()
