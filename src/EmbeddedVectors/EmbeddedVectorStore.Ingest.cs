@@ -28,12 +28,30 @@ public sealed partial class EmbeddedVectorStore
     /// id; <paramref name="payloads"/> one payload per id (or null for empty payloads).
     /// </summary>
     public void AddRange(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, IReadOnlyList<byte[]>? payloads = null)
+        => AddRange(ids, vectors, payloads, null);
+
+    /// <summary>
+    /// Adds or replaces the entry <paramref name="id"/> with metadata field values (checked against
+    /// <see cref="Fields"/>; fields not set are null).
+    /// </summary>
+    /// <exception cref="ArgumentException">The vector is invalid, or a field is not declared or its value has another type.</exception>
+    public void Add(long id, ReadOnlySpan<float> vector, ReadOnlySpan<byte> payload, FieldValues? fields)
+        => AddRange([id], vector, [payload.ToArray()], [fields]);
+
+    /// <summary>
+    /// Adds or replaces many entries with metadata: <paramref name="fields"/> holds one <see cref="FieldValues"/>
+    /// (or null: every field null) per id, or is null. Every value is checked before anything is added.
+    /// </summary>
+    public void AddRange(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, IReadOnlyList<byte[]>? payloads, IReadOnlyList<FieldValues?>? fields)
     {
         ThrowIfReadOnly();
         int n = CheckVectors(vectors, nameof(vectors));
         if (ids.Length != n) throw new ArgumentException($"{n} vectors but {ids.Length} ids.", nameof(ids));
         if (payloads != null && payloads.Count != n) throw new ArgumentException($"{n} vectors but {payloads.Count} payloads.", nameof(payloads));
+        if (fields != null && fields.Count != n) throw new ArgumentException($"{n} vectors but {fields.Count} field values.", nameof(fields));
         if (n == 0) return;
+        var rows = fields == null ? null : new object?[]?[n];
+        for (int i = 0; rows != null && i < n; i++) rows[i] = fields![i]?.ToRow(_manifest.Fields);
         ReadOnlySpan<float> prepared = Metric == Metric.Cosine ? NormalizedCopy(vectors, n) : vectors;
         lock (_writer)
         {
@@ -48,8 +66,10 @@ public sealed partial class EmbeddedVectorStore
                 {
                     byte[] payload = payloads?[start + i] ?? [];
                     addresses[i] = _log.AppendUpsert(ids[start + i], prepared.Slice((start + i) * Dimension, Dimension), payload);
+                    if (rows?[start + i] is { } row) _log.AppendFields(ids[start + i], FieldRow.Encode(_manifest.Fields, row));
                 }
-                ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count));
+                ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count),
+                    rows == null ? default : rows.AsSpan(start, count));
                 if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
                 if (_quantizer != null && _buffer.Count >= SealThreshold) SealLocked();
             }
@@ -151,9 +171,11 @@ public sealed partial class EmbeddedVectorStore
         var ids = new List<long>();
         var addresses = new List<long>();
         var vectors = new List<float>();
+        var rows = new List<object?[]?>();
         for (int i = 0; i < entries.Count; i++)
         {
             if (entries.IsDeleted(i)) continue;
+            rows.Add(entries.Fields?.Row(i, _manifest.Fields.Count));
             ids.Add(entries.Ids[i]);
             addresses.Add(entries.PayloadAddresses[i]);
             vectors.AddRange(entries.Row(i));
@@ -162,12 +184,12 @@ public sealed partial class EmbeddedVectorStore
         var bufferIds = new Dictionary<long, (int List, int Position)>(ids.Count);
         var encoded = Encode(quantizer, vectors.ToArray(), ids.Count);
         for (int i = 0; i < ids.Count; i++)
-            bufferIds[ids[i]] = buffer.Append(encoded.List(i), encoded.Code(i), ids[i], addresses[i], encoded.Vector(i));
+            bufferIds[ids[i]] = buffer.Append(encoded.List(i), encoded.Code(i), ids[i], addresses[i], encoded.Vector(i), rows[i]);
         SwapStateLocked(manifest, quantizer, _segments, buffer, bufferIds);
     }
 
     /// <summary>Files prepared (finite, normalised) vectors into the write buffer, replacing older versions of their ids.</summary>
-    private void ApplyUpserts(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, ReadOnlySpan<long> addresses)
+    private void ApplyUpserts(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, ReadOnlySpan<long> addresses, ReadOnlySpan<object?[]?> fields = default)
     {
         // Encoding is the expensive part: it runs before the state lock, so searches and reads go on meanwhile.
         var encoded = Encode(_quantizer, vectors, ids.Length);
@@ -177,7 +199,8 @@ public sealed partial class EmbeddedVectorStore
             for (int i = 0; i < ids.Length; i++)
             {
                 RemoveLiveLocked(ids[i]);
-                _bufferIds[ids[i]] = _buffer.Append(encoded.List(i), encoded.Code(i), ids[i], addresses[i], encoded.Vector(i));
+                _bufferIds[ids[i]] = _buffer.Append(encoded.List(i), encoded.Code(i), ids[i], addresses[i], encoded.Vector(i),
+                    fields.IsEmpty ? null : fields[i]);
             }
             PublishLocked();
         }
@@ -237,14 +260,35 @@ public sealed partial class EmbeddedVectorStore
         public ReadOnlySpan<float> Vector(int i) => _vectors.Slice(i * dimension, dimension);
     }
 
+    /// <summary>An upsert met in replay, applied once the next record shows whether its field values follow.</summary>
+    private (long Id, float[] Vector, long Address)? _pendingUpsert;
+
+    /// <summary>Applies the upsert replay holds back, with <paramref name="fields"/> (null: none).</summary>
+    private void ApplyPendingUpsert(object?[]? fields)
+    {
+        if (_pendingUpsert is not { } pending) return;
+        _pendingUpsert = null;
+        ApplyUpserts([pending.Id], pending.Vector, [pending.Address], [fields]);
+    }
+
     private void ReplayRecord(in LogRecordView record)
     {
+        if (record.Kind == LogRecordKind.Fields)
+        {
+            if (_pendingUpsert is not { } pending || pending.Id != record.Id)
+                throw new CorruptFileException(_log.Directory, $"the Fields record at address {record.Address} of id {record.Id} does not follow an upsert of that id.");
+            var row = FieldRow.Decode(_manifest.Fields, record.Payload)
+                ?? throw new CorruptFileException(_log.Directory, $"the Fields record at address {record.Address} does not decode against the store's fields.");
+            ApplyPendingUpsert(row);
+            return;
+        }
+        ApplyPendingUpsert(null);
         switch (record.Kind)
         {
             case LogRecordKind.Upsert:
                 if (record.Vector.Length != Dimension)
                     throw new CorruptFileException(_log.Directory, $"the record at address {record.Address} holds a {record.Vector.Length}-dimensional vector; the store is {Dimension}-dimensional.");
-                ApplyUpserts([record.Id], record.Vector, [record.Address]);
+                _pendingUpsert = (record.Id, record.Vector.ToArray(), record.Address);
                 break;
             case LogRecordKind.Delete:
                 ApplyDelete(record.Id);

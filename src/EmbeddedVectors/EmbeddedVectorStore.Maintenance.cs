@@ -193,7 +193,7 @@ public sealed partial class EmbeddedVectorStore
         SealedSegment? sealedBuffer = null;
         if (live > 0)
         {
-            using var builder = new SegmentBuilder(StorePath, number, _manifest.Shape, live, _rowCodec);
+            using var builder = new SegmentBuilder(StorePath, number, _manifest.Shape, live, _rowCodec, _manifest.Fields);
             var code = new byte[_manifest.Shape.CodeSize];
             for (int list = 0; list < _buffer.Lists.Length; list++)
             {
@@ -204,7 +204,8 @@ public sealed partial class EmbeddedVectorStore
                     var vector = entries.HasRows ? entries.Row(i) : ReadOnlySpan<float>.Empty;
                     entries.CodeAt(i, code);
                     // The payload moves from the log into the segment, so the log can give its copy back.
-                    builder.Append(list, code, entries.Ids[i], _log.ReadPayload(entries.PayloadAddresses[i], entries.Ids[i]), vector);
+                    builder.Append(list, code, entries.Ids[i], _log.ReadPayload(entries.PayloadAddresses[i], entries.Ids[i]), vector,
+                        entries.Fields?.Row(i, _manifest.Fields.Count));
                 }
             }
             sealedBuffer = builder.Complete();

@@ -157,7 +157,7 @@ public sealed partial class EmbeddedVectorStore
     private SealedSegment WriteSegment(long number, IReadOnlyList<SegmentView> sources, long live, CancellationToken cancellation)
     {
         var shape = _manifest.Shape;
-        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec);
+        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec, _manifest.Fields);
         var code = new byte[shape.CodeSize];
         for (int list = 0; list < shape.NList; list++)
         {
@@ -173,7 +173,8 @@ public sealed partial class EmbeddedVectorStore
                     if (source.Deleted.IsDeleted(start + i)) continue;
                     var vector = shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
                     segment.CodeAt(list, i, code);
-                    builder.Append(list, code, ids[i], ReadPayload(source.Owner, addresses[i], ids[i]), vector);
+                    builder.Append(list, code, ids[i], ReadPayload(source.Owner, addresses[i], ids[i]), vector,
+                        source.Owner.Fields?.Row((int)(start + i), _manifest.Fields.Count));
                 }
             }
         }

@@ -149,14 +149,15 @@ public sealed partial class EmbeddedVectorStore
         Array.Sort(lists.ToArray(), order); // stable enough: ties keep no particular order, which a segment does not need
 
         var shape = _manifest.Shape;
-        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec);
+        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec, _manifest.Fields);
         foreach (int i in order)
         {
             var (s, position) = origin[i];
             var segment = sources[s].Segment;
             long id = segment.IdAt(position);
             builder.Append(lists[i], codes.AsSpan(i * quantizer.CodeSize, quantizer.CodeSize), id,
-                ReadPayload(sources[s].Owner, segment.PayloadAddressAt(position), id), segment.VectorAt(position));
+                ReadPayload(sources[s].Owner, segment.PayloadAddressAt(position), id), segment.VectorAt(position),
+                sources[s].Owner.Fields?.Row((int)position, _manifest.Fields.Count));
         }
         return builder.Complete();
 

@@ -24,6 +24,18 @@ public sealed partial class EmbeddedVectorStore
 
     /// <summary>Allocation-free search into caller storage (k = their length); returns the number of hits.</summary>
     public int Search(ReadOnlySpan<float> query, Span<long> ids, Span<float> distances, StoreSearchOptions? options = null)
+        => Search(query, ids, distances, options, null);
+
+    /// <summary>Runs a search and reports the plan it chose and its counts (what <c>ev search --explain</c> prints).</summary>
+    public SearchPlanInfo Explain(ReadOnlySpan<float> query, int k, StoreSearchOptions? options = null)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be at least 1.");
+        var info = new SearchPlanInfo();
+        Search(query, new long[k], new float[k], options, info);
+        return info;
+    }
+
+    private int Search(ReadOnlySpan<float> query, Span<long> ids, Span<float> distances, StoreSearchOptions? options, SearchPlanInfo? stats)
     {
         ThrowIfDisposed();
         if (ids.Length != distances.Length) throw new ArgumentException("ids and distances differ in length.", nameof(distances));
@@ -36,6 +48,8 @@ public sealed partial class EmbeddedVectorStore
         if (options.Rerank > 0 && !_manifest.StoreVectors)
             throw new InvalidOperationException("Re-ranking needs the full vectors, but this store was created with StoreVectors = false.");
 
+        // Compiling checks field names and value types; it allocates a few small objects per search with a filter.
+        var where = options.Where?.Compile(_manifest.Fields);
         float[]? rented = null;
         Span<float> prepared = Dimension <= StackLimit ? stackalloc float[Dimension] : (rented = ArrayPool<float>.Shared.Rent(Dimension)).AsSpan(0, Dimension);
         try
@@ -47,9 +61,10 @@ public sealed partial class EmbeddedVectorStore
             try
             {
                 found = snapshot.Quantizer == null
-                    ? IvfSearcher.SearchExact(Metric.RankingMetric(), prepared, snapshot.Buffer, options.Filter, distances, ids)
+                    ? IvfSearcher.SearchExact(Metric.RankingMetric(), prepared, snapshot.Buffer, options.Filter, distances, ids, where, stats)
                     : IvfSearcher.Search(snapshot.Quantizer, FastScanCodes, prepared, snapshot.Sources,
-                        new SearchRequest(options.NProbe, options.Rerank, options.Filter), distances, ids);
+                        new SearchRequest(options.NProbe, options.Rerank, options.Filter, where, options.MaxProbes, options.ExactScanBelow, stats),
+                        distances, ids);
             }
             finally { snapshot.Release(); }
             if (Metric == Metric.Cosine)

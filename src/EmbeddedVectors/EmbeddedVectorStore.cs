@@ -59,7 +59,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
                 if (_manifest.Shape.Rows == RowEncoding.Int8) _rowCodec = RowParametersFile.Read(directory, Dimension);
             }
-            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape));
+            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape, _manifest.Fields));
             _segments = segments;
             int logSegmentBits = _manifest.EffectiveLogSegmentBits;
             log = options.PayloadLogFactory != null
@@ -69,6 +69,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _buffer = NewBuffer(_quantizer);
             _replaying = true;
             _log.Replay(_manifest.SealedUntilAddress, ReplayRecord);
+            ApplyPendingUpsert(null);
             _replaying = false;
             _state.EnterWriteLock();
             try { PublishLocked(); }
@@ -89,6 +90,9 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     /// <summary>Length of every vector.</summary>
     public int Dimension => _manifest.Dimension;
+
+    /// <summary>The declared metadata fields (see <see cref="EmbeddedVectorStoreOptions.Fields"/>).</summary>
+    public IReadOnlyList<FieldDefinition> Fields => _manifest.Fields;
 
     /// <summary>How nearness is measured.</summary>
     public Metric Metric => _manifest.Metric;
@@ -138,6 +142,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
                 TrainingThreshold = options.EffectiveTrainingThreshold,
                 SealThreshold = options.EffectiveSealThreshold,
                 LogSegmentBits = options.LogSegmentBits,
+                Fields = [.. options.Fields],
             }.Write(directory);
         }
         catch
@@ -235,8 +240,8 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     private CodeLists NewBuffer(IvfPqQuantizer? quantizer)
         => quantizer == null
-            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false)
-            : new CodeLists(_manifest.NList, Dimension, quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes);
+            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false, _manifest.Fields)
+            : new CodeLists(_manifest.NList, Dimension, quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes, _manifest.Fields);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 

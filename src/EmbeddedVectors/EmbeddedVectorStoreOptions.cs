@@ -43,6 +43,12 @@ public sealed record EmbeddedVectorStoreOptions
     /// </summary>
     public int TrainingThreshold { get; init; }
 
+    /// <summary>
+    /// Typed metadata fields entries may carry (name and type), fixed at creation; values are given with each add
+    /// (<see cref="FieldValues"/>) and filtered on with <see cref="StoreSearchOptions.Where"/>. Default: none.
+    /// </summary>
+    public IReadOnlyList<FieldDefinition> Fields { get; init; } = [];
+
     /// <summary>Keep full vectors for exact re-ranking (default true; costs what <see cref="Rows"/> says a vector).</summary>
     public bool StoreVectors { get; init; } = true;
 
@@ -118,6 +124,7 @@ public sealed record EmbeddedVectorStoreOptions
 
     internal void ValidateForCreate()
     {
+        FieldTypes.ValidateSchema(Fields);
         if (Dimension < 1) throw new ArgumentOutOfRangeException(nameof(Dimension), Dimension, "Set Dimension to the length of your vectors.");
         if (!Enum.IsDefined(Metric)) throw new ArgumentOutOfRangeException(nameof(Metric), Metric, "Unknown metric.");
         if (NList < 1) throw new ArgumentOutOfRangeException(nameof(NList), NList, "nlist must be at least 1.");
@@ -166,11 +173,37 @@ public sealed record StoreSearchOptions
     /// <summary>Re-rank the best <c>Rerank</c> candidates by exact distance (needs <see cref="EmbeddedVectorStoreOptions.StoreVectors"/>). Default 0.</summary>
     public int Rerank { get; init; }
 
-    /// <summary>Only ids for which this returns true can be returned. It runs on search threads: keep it fast and thread-safe.</summary>
+    /// <summary>
+    /// Only ids for which this returns true can be returned. It runs on search threads: keep it fast and thread-safe.
+    /// Its match count is unknown, so a search with it probes cells past <see cref="NProbe"/> until k candidates
+    /// pass (or <see cref="MaxProbes"/> cells are probed).
+    /// </summary>
     public Func<long, bool>? Filter { get; init; }
+
+    /// <summary>
+    /// Only entries whose metadata fields (and id) pass this filter can be returned; see <see cref="EmbeddedVectors.Filter"/>.
+    /// The search counts the live matches m first and returns min(k, m) hits.
+    /// </summary>
+    public Filter? Where { get; init; }
+
+    /// <summary>
+    /// With a filter, the most cells probed while fewer than k candidates have passed (0, the default: every cell,
+    /// which is what guarantees min(k, matches) hits). The search still stops after <see cref="NProbe"/> cells once
+    /// k candidates have passed.
+    /// </summary>
+    public int MaxProbes { get; init; }
+
+    /// <summary>
+    /// When a <see cref="Where"/> filter matches at most this many live entries, they are scored exactly (from their
+    /// full rows) instead of probing cells: exact results at a cost proportional to the matches. Default 4096;
+    /// 0 turns the exact plan off.
+    /// </summary>
+    public int ExactScanBelow { get; init; } = 4096;
 
     internal void Validate()
     {
+        if (MaxProbes < 0) throw new ArgumentOutOfRangeException(nameof(MaxProbes), MaxProbes, "max probes must be 0 (every cell) or positive.");
+        if (ExactScanBelow < 0) throw new ArgumentOutOfRangeException(nameof(ExactScanBelow), ExactScanBelow, "the exact-scan threshold must be 0 (off) or positive.");
         if (NProbe < 1) throw new ArgumentOutOfRangeException(nameof(NProbe), NProbe, "nprobe must be at least 1.");
         if (Rerank < 0) throw new ArgumentOutOfRangeException(nameof(Rerank), Rerank, "rerank must be 0 (off) or positive.");
     }

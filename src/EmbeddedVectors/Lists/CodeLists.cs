@@ -24,14 +24,16 @@ internal sealed class CodeLists
     /// <param name="codeSize">Sub-quantizers (one code byte each as appended); 0 before training.</param>
     /// <param name="keepRows">Keep full rows for re-ranking (always, before training).</param>
     /// <param name="packed">Keep codes in fast-scan blocks of 32 (4-bit codes) instead of one byte a sub-quantizer.</param>
-    public CodeLists(int lists, int dimension, int codeSize, bool keepRows, bool packed)
+    /// <param name="fields">Metadata fields kept per entry (none: no columns).</param>
+    public CodeLists(int lists, int dimension, int codeSize, bool keepRows, bool packed, IReadOnlyList<FieldDefinition>? fields = null)
     {
+        Fields = fields ?? [];
         CodeSize = codeSize;
         Dimension = dimension;
         KeepsRows = keepRows;
         Rows = keepRows ? RowCodec.Plain(RowEncoding.Float32, dimension) : null;
         Lists = new CodeList[lists];
-        for (int l = 0; l < lists; l++) Lists[l] = new CodeList(dimension, codeSize, keepRows, packed);
+        for (int l = 0; l < lists; l++) Lists[l] = new CodeList(dimension, codeSize, keepRows, packed, Fields);
     }
 
     /// <summary>One list when untrained, nlist lists when trained.</summary>
@@ -39,6 +41,9 @@ internal sealed class CodeLists
 
     public int Dimension { get; }
     public int CodeSize { get; }
+
+    /// <summary>The metadata fields each entry carries.</summary>
+    public IReadOnlyList<FieldDefinition> Fields { get; }
     public bool KeepsRows { get; }
 
     /// <summary>Rows are kept in memory as float32 (a store encodes them when it seals them into a segment).</summary>
@@ -52,10 +57,11 @@ internal sealed class CodeLists
     /// <summary>The latest sequence number: a view made now sees everything done so far.</summary>
     public long Sequence => Volatile.Read(ref _sequence);
 
-    public (int List, int Position) Append(int list, ReadOnlySpan<byte> code, long id, long payloadAddress, ReadOnlySpan<float> vector)
+    public (int List, int Position) Append(int list, ReadOnlySpan<byte> code, long id, long payloadAddress, ReadOnlySpan<float> vector,
+        object?[]? fields = null)
     {
         long sequence = _sequence + 1;
-        int position = Lists[list].Append(code, id, payloadAddress, vector, sequence);
+        int position = Lists[list].Append(code, id, payloadAddress, vector, sequence, fields);
         Count++;
         Volatile.Write(ref _sequence, sequence);
         return (list, position);
@@ -76,7 +82,7 @@ internal sealed class CodeLists
 }
 
 /// <summary>One list of <see cref="CodeLists"/>: parallel arrays indexed by position.</summary>
-internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool packed)
+internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool packed, IReadOnlyList<FieldDefinition> fields)
 {
     private const long Live = long.MaxValue;
 
@@ -86,6 +92,10 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
     private readonly GrowableBuffer<float> _rows = new(keepRows ? dimension * 4 : 1);
     private readonly GrowableBuffer<long> _appendedAt = new(4);
     private readonly GrowableBuffer<long> _deletedAt = new(4);
+    private readonly FieldColumns? _fields = fields.Count == 0 ? null : new FieldColumns(fields, 4);
+
+    /// <summary>The entries' field values (null when the store declares none), read bounded by a view's count.</summary>
+    public FieldColumns? Fields => _fields;
 
     /// <summary>Entries appended, deleted ones included (the writer's count: readers use a view's).</summary>
     public int Count => (int)_ids.Length;
@@ -106,7 +116,7 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
         else _codes.Span.Slice(position * codeSize, codeSize).CopyTo(code);
     }
 
-    public int Append(ReadOnlySpan<byte> code, long id, long payloadAddress, ReadOnlySpan<float> vector, long sequence)
+    public int Append(ReadOnlySpan<byte> code, long id, long payloadAddress, ReadOnlySpan<float> vector, long sequence, object?[]? fields = null)
     {
         int position = Count;
         if (packed)
@@ -121,6 +131,7 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
         _payloadAddresses.Append(payloadAddress);
         if (keepRows) _rows.Append(vector);
         _deletedAt.Append(Live);
+        _fields?.Append(fields);
         _ids.Append(id);
         // The stamp last: a reader counts an entry only once its stamp is written, and every array it reads is by then.
         _appendedAt.Append(sequence);
@@ -169,7 +180,7 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
 }
 
 /// <summary>An unchanging view of <see cref="CodeLists"/> at one sequence number.</summary>
-internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedLists
+internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedLists, IFieldLists
 {
     // Positions are cell << 28 | index: 2^28 entries a cell, 2^20 cells, within the 48 bits a shortlist label holds.
     private const int IndexBits = 28;
@@ -186,6 +197,12 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
     public RowCodec? Rows => lists.Rows;
 
     public CellRun Cell(int cell) => lists.Lists[cell].Run(sequence, (long)cell << IndexBits);
+
+    public FieldColumns? Columns(int cell, out long start)
+    {
+        start = 0;
+        return lists.Lists[cell].Fields;
+    }
 
     public ReadOnlySpan<byte> Row(long position, out long id)
     {

@@ -27,6 +27,16 @@ internal interface IInvertedLists
 }
 
 /// <summary>
+/// The metadata field values of a set of inverted lists: entry <c>i</c> of cell <c>c</c>'s run has its values at
+/// index <c>start + i</c> of <see cref="Columns"/>(c). A filter is evaluated against these.
+/// </summary>
+internal interface IFieldLists
+{
+    /// <summary>The columns holding cell <paramref name="cell"/>'s entries from index <paramref name="start"/>; null when no field has a value there.</summary>
+    FieldColumns? Columns(int cell, out long start);
+}
+
+/// <summary>
 /// The entries of one cell in one <see cref="IInvertedLists"/>: codes (one byte a sub-quantizer back to back, or
 /// fast-scan blocks), ids in the same order, and which of them are deleted. Entry <c>i</c> has the position
 /// <c>FirstPosition + i</c> in its source: what <see cref="IInvertedLists.Row"/> takes.

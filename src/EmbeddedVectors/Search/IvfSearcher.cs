@@ -10,7 +10,12 @@ namespace EmbeddedVectors.Search;
 /// <param name="NProbe">Cells to probe.</param>
 /// <param name="Rerank">Shortlist re-ranked by exact distance (0: no re-ranking).</param>
 /// <param name="Filter">Only ids for which this returns true are returned; null: all.</param>
-internal readonly record struct SearchRequest(int NProbe, int Rerank, Func<long, bool>? Filter);
+/// <param name="Where">A compiled field filter; null: none.</param>
+/// <param name="MaxProbes">With a filter, the most cells probed while fewer than k candidates passed (0: every cell).</param>
+/// <param name="ExactScanBelow">With <paramref name="Where"/>, score the matches exactly when at most this many (0: never).</param>
+/// <param name="Stats">Filled with the plan and counts when not null.</param>
+internal readonly record struct SearchRequest(int NProbe, int Rerank, Func<long, bool>? Filter, FilterNode? Where = null, int MaxProbes = 0,
+    int ExactScanBelow = 0, SearchPlanInfo? Stats = null);
 
 /// <summary>
 /// The one IVFPQ search path, for the in-memory index and the store alike: probe the nearest cells, scan every
@@ -23,11 +28,33 @@ internal static class IvfSearcher
     public static int Search(IvfPqQuantizer quantizer, bool fastScan, ReadOnlySpan<float> query, ReadOnlySpan<IInvertedLists> sources,
         in SearchRequest request, Span<float> distances, Span<long> ids)
     {
-        var probe = new IvfProbe(quantizer, query, request.NProbe, fastScan);
+        // The plan: with a field filter, count its live matches m first (a bitmap over every source); few enough
+        // are scored exactly, otherwise cells are probed nearest first, past nprobe until min(k, m) candidates
+        // passed. An opaque id delegate has no count: probing goes on until k candidates passed.
+        long wanted = ids.Length;
+        var stats = request.Stats;
+        bool useBits = request.Where != null;
+        var matches = useBits ? MatchBitmap.Build(sources, quantizer.NList, request.Where!, request.Filter) : default;
+        if (useBits)
+        {
+            if (stats != null) stats.Matches = matches.Count;
+            if (matches.Count == 0 || (matches.Count <= request.ExactScanBelow && AllHaveRows(sources)))
+            {
+                if (stats != null) (stats.Plan, stats.Candidates) = ("exact", matches.Count);
+                return matches.Count == 0 ? 0 : matches.ScanExact(sources, quantizer.RankingMetric, query, distances, ids);
+            }
+            wanted = Math.Min(wanted, matches.Count);
+        }
+        bool expand = useBits || request.Filter != null;
+        int limit = !expand ? request.NProbe : request.MaxProbes > 0 ? Math.Max(request.NProbe, request.MaxProbes) : quantizer.NList;
+        var probe = new IvfProbe(quantizer, query, limit, fastScan);
         bool rerank = request.Rerank > 0;
         var heap = IvfProbe.CandidateHeap(request.Rerank, distances, ids);
-        for (int p = 0; p < probe.Count; p++)
+        long scored = 0;
+        int p = 0;
+        for (; p < probe.Count; p++)
         {
+            if (p >= request.NProbe && heap.Count >= wanted) break;
             int cell = probe.List(p);
             bool entered = false;
             for (int s = 0; s < sources.Length; s++)
@@ -39,19 +66,37 @@ internal static class IvfSearcher
                     probe.EnterCell(p);
                     entered = true;
                 }
-                var candidates = new RunCandidates(run, request.Filter, rerank, ShortlistLabel.SourceBase(s));
+                var candidates = useBits
+                    ? new RunCandidates(run, null, rerank, ShortlistLabel.SourceBase(s), matches.Bits, matches.RunBase(s, cell))
+                    : new RunCandidates(run, request.Filter, rerank, ShortlistLabel.SourceBase(s), default, -1);
                 probe.Scan(run.Codes, run.Count, ref candidates, ref heap);
+                scored += run.Count;
             }
         }
+        if (stats != null) (stats.Plan, stats.CellsProbed, stats.Candidates) = (expand ? "probe" : "unfiltered", p, scored);
         if (!rerank) return heap.SortAscending();
         var rows = new SourceRows(sources);
         return IvfProbe.Rerank(query, quantizer.RankingMetric, ref heap, ref rows, distances, ids);
     }
 
+    private static bool AllHaveRows(ReadOnlySpan<IInvertedLists> sources)
+    {
+        foreach (var source in sources)
+            if (!source.HasRows) return false;
+        return true;
+    }
+
     /// <summary>Exact search over cell 0 of <paramref name="source"/> (an untrained store's buffer).</summary>
     public static int SearchExact(Metric rankingMetric, ReadOnlySpan<float> query, IInvertedLists source, Func<long, bool>? filter,
-        Span<float> distances, Span<long> ids)
+        Span<float> distances, Span<long> ids, FilterNode? where = null, SearchPlanInfo? stats = null)
     {
+        if (where != null)
+        {
+            ReadOnlySpan<IInvertedLists> one = [source];
+            var matches = MatchBitmap.Build(one, 1, where, filter);
+            if (stats != null) (stats.Plan, stats.Matches, stats.Candidates) = ("exact", matches.Count, matches.Count);
+            return matches.ScanExact(one, rankingMetric, query, distances, ids);
+        }
         var heap = new TopKHeap(distances, ids);
         var run = source.Cell(0);
         var rows = source.Rows!;
@@ -68,15 +113,19 @@ internal static class IvfSearcher
     /// A run's candidates: skip deleted and filtered entries; label them by id, or when re-ranking by where their
     /// row is (<see cref="ShortlistLabel"/>).
     /// </summary>
-    private readonly ref struct RunCandidates(CellRun run, Func<long, bool>? filter, bool byPosition, long labelBase) : IScanCandidates
+    /// <remarks>With a match bitmap (<paramref name="bitBase"/> ≥ 0) an entry passes when its bit is set: the bitmap already excludes deleted entries.</remarks>
+    private readonly ref struct RunCandidates(CellRun run, Func<long, bool>? filter, bool byPosition, long labelBase, ReadOnlySpan<ulong> bits, long bitBase)
+        : IScanCandidates
     {
         private readonly CellRun _run = run;
+        private readonly ReadOnlySpan<ulong> _bits = bits;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryAccept(int index, out long label)
         {
             long id = _run.Ids[index];
             label = byPosition ? labelBase | _run.Position(index) : id;
+            if (bitBase >= 0) return MatchBitmap.IsSet(_bits, bitBase + index);
             return !_run.Liveness.IsDeleted(index) && (filter == null || filter(id));
         }
     }

@@ -19,6 +19,8 @@ internal sealed class SearchScratch
     private float[] _rotated = [];
     private byte[] _lut = [];
     private float[] _cellTableBuild = [];
+    private ulong[] _matchBits = [];
+    private long[] _runBases = [];
 
     public static SearchScratch Current => t_current ??= new SearchScratch();
 
@@ -33,6 +35,8 @@ internal sealed class SearchScratch
     public Span<float> Rotated(int length) => Take(ref _rotated, length);
     public Span<byte> Lut(int length) => Take(ref _lut, length);
     public Span<float> CellTableBuild(int length) => Take(ref _cellTableBuild, length);
+    public Span<ulong> MatchBits(int length) => Take(ref _matchBits, length);
+    public Span<long> RunBases(int length) => Take(ref _runBases, length);
 
     private static Span<T> Take<T>(ref T[] buffer, int length)
     {

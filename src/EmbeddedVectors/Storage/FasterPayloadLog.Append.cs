@@ -24,12 +24,17 @@ internal sealed partial class FasterPayloadLog
     }
 
     /// <inheritdoc/>
-    public unsafe long AppendPayloadCopy(long id, ReadOnlySpan<byte> payload)
+    public long AppendPayloadCopy(long id, ReadOnlySpan<byte> payload) => AppendBytesRecord(LogRecordKind.PayloadCopy, id, payload);
+
+    /// <inheritdoc/>
+    public long AppendFields(long id, ReadOnlySpan<byte> fields) => AppendBytesRecord(LogRecordKind.Fields, id, fields);
+
+    private unsafe long AppendBytesRecord(LogRecordKind kind, long id, ReadOnlySpan<byte> payload)
     {
         ThrowIfNotWritable();
         int length = LogRecordFormat.CheckedPayloadCopyLength(payload);
         fixed (byte* p = payload)
-            return _log.Enqueue(new PayloadCopyEntry(id, p, payload.Length, length));
+            return _log.Enqueue(new PayloadCopyEntry(kind, id, p, payload.Length, length));
     }
 
     /// <summary>Appends <paramref name="record"/> as it is, unframed: for tests that need a damaged record.</summary>
@@ -59,11 +64,11 @@ internal sealed partial class FasterPayloadLog
         public void SerializeTo(Span<byte> dest) => LogRecordFormat.WriteDelete(dest.Slice(0, LogRecordFormat.DeleteBytes), id);
     }
 
-    private readonly unsafe struct PayloadCopyEntry(long id, byte* payload, int payloadLength, int length) : ILogEnqueueEntry
+    private readonly unsafe struct PayloadCopyEntry(LogRecordKind kind, long id, byte* payload, int payloadLength, int length) : ILogEnqueueEntry
     {
         public int SerializedLength => length;
 
         public void SerializeTo(Span<byte> dest) =>
-            LogRecordFormat.WritePayloadCopy(dest.Slice(0, length), id, new ReadOnlySpan<byte>(payload, payloadLength));
+            LogRecordFormat.WriteBytesRecord(dest.Slice(0, length), kind, id, new ReadOnlySpan<byte>(payload, payloadLength));
     }
 }

@@ -79,6 +79,10 @@ internal interface IPayloadLog : IDisposable
     /// <exception cref="ArgumentException">The record would be larger than <see cref="LogRecordFormat.MaxRecordBytes"/>.</exception>
     long AppendPayloadCopy(long id, ReadOnlySpan<byte> payload);
 
+    /// <summary>Appends the field values of <paramref name="id"/>, right after its upsert; returns the record's address.</summary>
+    /// <exception cref="ArgumentException">The record would be larger than <see cref="LogRecordFormat.MaxRecordBytes"/>.</exception>
+    long AppendFields(long id, ReadOnlySpan<byte> fields);
+
     /// <summary>Returns once every record appended before the call is durable.</summary>
     void Commit();
 

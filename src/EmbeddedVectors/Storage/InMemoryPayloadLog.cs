@@ -179,11 +179,15 @@ internal sealed class InMemoryPayloadLog
             return Append(entry);
         }
 
-        public long AppendPayloadCopy(long id, ReadOnlySpan<byte> payload)
+        public long AppendPayloadCopy(long id, ReadOnlySpan<byte> payload) => AppendBytesRecord(LogRecordKind.PayloadCopy, id, payload);
+
+        public long AppendFields(long id, ReadOnlySpan<byte> fields) => AppendBytesRecord(LogRecordKind.Fields, id, fields);
+
+        private long AppendBytesRecord(LogRecordKind kind, long id, ReadOnlySpan<byte> payload)
         {
             ThrowIfNotWritable();
             var entry = new byte[LogRecordFormat.CheckedPayloadCopyLength(payload)];
-            LogRecordFormat.WritePayloadCopy(entry, id, payload);
+            LogRecordFormat.WriteBytesRecord(entry, kind, id, payload);
             return Append(entry);
         }
 

@@ -17,6 +17,13 @@ internal enum LogRecordKind : byte
     /// Replay treats it as a payload source only: it neither inserts nor deletes.
     /// </summary>
     PayloadCopy = 3,
+
+    /// <summary>
+    /// The metadata field values of the <see cref="Upsert"/> of the same id just before it (encoded by
+    /// <c>FieldRow.Encode</c>; docs/format/log.md). Same layout as <see cref="PayloadCopy"/>. An upsert without
+    /// one has every field null.
+    /// </summary>
+    Fields = 4,
 }
 
 /// <summary>
@@ -119,8 +126,12 @@ internal static class LogRecordFormat
 
     /// <summary>Writes a PayloadCopy record; <paramref name="destination"/> is exactly <see cref="PayloadCopyLength"/> bytes.</summary>
     public static void WritePayloadCopy(Span<byte> destination, long id, ReadOnlySpan<byte> payload)
+        => WriteBytesRecord(destination, LogRecordKind.PayloadCopy, id, payload);
+
+    /// <summary>Writes a PayloadCopy or Fields record (id, then length-prefixed bytes); <paramref name="destination"/> is exactly <see cref="PayloadCopyLength"/> bytes.</summary>
+    public static void WriteBytesRecord(Span<byte> destination, LogRecordKind kind, long id, ReadOnlySpan<byte> payload)
     {
-        WriteCommon(destination, LogRecordKind.PayloadCopy, id);
+        WriteCommon(destination, kind, id);
         BinaryPrimitives.WriteInt32LittleEndian(destination.Slice(CommonBytes), payload.Length);
         payload.CopyTo(destination.Slice(CommonBytes + 4));
     }
@@ -242,7 +253,7 @@ internal static class LogRecordFormat
             throw Corrupt(directory, address, $"{entry.Length} bytes is too short for a record (at least {CommonBytes}); the address is probably not the start of a record");
         byte kindByte = entry[0];
         byte version = entry[1];
-        if (kindByte is < (byte)LogRecordKind.Upsert or > (byte)LogRecordKind.PayloadCopy)
+        if (kindByte is < (byte)LogRecordKind.Upsert or > (byte)LogRecordKind.Fields)
             throw Corrupt(directory, address, $"unknown record kind {kindByte}; the address is not the start of a record, or the log was written by a newer version");
         var kind = (LogRecordKind)kindByte;
         if (version != Version)
@@ -256,13 +267,13 @@ internal static class LogRecordFormat
                     throw Corrupt(directory, address, $"Delete record is {entry.Length} bytes instead of {DeleteBytes}");
                 return new LogRecordView(kind, id, default, default, address);
 
-            case LogRecordKind.PayloadCopy:
+            case LogRecordKind.PayloadCopy or LogRecordKind.Fields:
             {
                 if (entry.Length < PayloadCopyOverheadBytes)
-                    throw Corrupt(directory, address, $"PayloadCopy record of {entry.Length} bytes is shorter than its fixed fields ({PayloadCopyOverheadBytes} bytes)");
+                    throw Corrupt(directory, address, $"{kind} record of {entry.Length} bytes is shorter than its fixed fields ({PayloadCopyOverheadBytes} bytes)");
                 int payloadLength = BinaryPrimitives.ReadInt32LittleEndian(entry.Slice(CommonBytes));
                 if (payloadLength < 0 || PayloadCopyLength(payloadLength) != entry.Length)
-                    throw Corrupt(directory, address, $"PayloadCopy record of {entry.Length} bytes claims a payload of {payloadLength} bytes");
+                    throw Corrupt(directory, address, $"{kind} record of {entry.Length} bytes claims a payload of {payloadLength} bytes");
                 return new LogRecordView(kind, id, default, entry.Slice(PayloadCopyOverheadBytes, payloadLength), address);
             }
 

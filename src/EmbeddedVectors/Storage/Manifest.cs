@@ -12,7 +12,8 @@ namespace EmbeddedVectors.Storage;
 /// True when its payloads are in its own <c>.evp</c> file (manifest version 2); false for segments written
 /// before, whose payload addresses point into the log.
 /// </param>
-internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion, bool Payloads = false);
+/// <param name="Fields">True when its field values are in its own <c>.evf</c> file (docs/format/fields.md); false: every field is null.</param>
+internal sealed record SegmentEntry(long Number, long Count, long DeletionsVersion, bool Payloads = false, bool Fields = false);
 
 /// <summary>
 /// The root of a store: its shape, the quantizer file, the live segments and the log address up to which every
@@ -73,6 +74,9 @@ internal sealed partial record Manifest
     /// <summary>Mean squared distance of the training sample to its nearest coarse centroid (0 when not recorded): the baseline of drift.</summary>
     public double TrainingCoarseError { get; init; }
 
+    /// <summary>The declared metadata fields, in ordinal order (docs/format/fields.md). Absent means none; a store with fields is version 2.</summary>
+    public IReadOnlyList<FieldDefinition> Fields { get; init; } = [];
+
     /// <summary>log2 of the log's segment file size; absent (0) in stores written before version 2, which use 28.</summary>
     public int LogSegmentBits { get; init; }
 
@@ -99,7 +103,7 @@ internal sealed partial record Manifest
 
     /// <summary>True when the manifest uses something only version 2 describes (older builds must refuse it).</summary>
     [JsonIgnore]
-    internal bool NeedsVersion2 => Rows != RowEncoding.Float32 || LogSegmentBits != 0 || QuantizerDirectory.Length > 0 || Segments.Any(segment => segment.Payloads);
+    internal bool NeedsVersion2 => Rows != RowEncoding.Float32 || LogSegmentBits != 0 || QuantizerDirectory.Length > 0 || Fields.Count > 0 || Segments.Any(segment => segment.Payloads);
 
     public void Write(string directory)
     {

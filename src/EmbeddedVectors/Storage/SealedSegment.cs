@@ -15,8 +15,10 @@ internal sealed class SealedSegment
     private int _references = 1;
     private bool _obsolete;
 
-    private SealedSegment(string directory, Segment segment, DeletionBitmap deleted, long deletionsVersion, SegmentPayloads.Reader? payloads)
+    private SealedSegment(string directory, Segment segment, DeletionBitmap deleted, long deletionsVersion, SegmentPayloads.Reader? payloads,
+        FieldColumns? fields)
     {
+        Fields = fields;
         Directory = directory;
         Segment = segment;
         _deleted = deleted;
@@ -30,6 +32,9 @@ internal sealed class SealedSegment
     /// <summary>Its payload file, or null for a segment whose payload addresses point into the log (written before manifest version 2).</summary>
     public SegmentPayloads.Reader? Payloads { get; }
 
+    /// <summary>Its field values by position, or null when it has no field file (every field null).</summary>
+    public FieldColumns? Fields { get; }
+
     /// <summary>The writer's deletions (latest).</summary>
     public DeletionBitmap Deleted => _deleted;
 
@@ -41,7 +46,7 @@ internal sealed class SealedSegment
 
     public long LiveCount => Segment.Count - _deleted.DeletedCount;
 
-    public static SealedSegment Open(string directory, SegmentEntry entry, SegmentShape shape)
+    public static SealedSegment Open(string directory, SegmentEntry entry, SegmentShape shape, IReadOnlyList<FieldDefinition> fields)
     {
         var segment = Segment.Open(directory, entry.Number, shape);
         SegmentPayloads.Reader? payloads = null;
@@ -54,7 +59,8 @@ internal sealed class SealedSegment
             var deleted = entry.DeletionsVersion == 0
                 ? new DeletionBitmap(segment.Count)
                 : DeletionBitmap.Load(directory, entry.Number, entry.DeletionsVersion, segment.Count);
-            return new SealedSegment(directory, segment, deleted, entry.DeletionsVersion, payloads);
+            var columns = entry.Fields ? FieldsFile.Read(directory, entry.Number, entry.Count, fields) : null;
+            return new SealedSegment(directory, segment, deleted, entry.DeletionsVersion, payloads, columns);
         }
         catch
         {
@@ -64,7 +70,7 @@ internal sealed class SealedSegment
         }
     }
 
-    public SegmentEntry ToEntry() => new(Segment.Number, Segment.Count, DeletionsVersion, Payloads != null);
+    public SegmentEntry ToEntry() => new(Segment.Number, Segment.Count, DeletionsVersion, Payloads != null, Fields != null);
 
     /// <summary>
     /// Marks <paramref name="position"/> deleted in the writer's bitmap, first copying it if views published
@@ -113,13 +119,14 @@ internal sealed class SealedSegment
         StoreFiles.TryDelete(Path.Combine(Directory, SegmentWriter.CodesFileName(Segment.Number)));
         StoreFiles.TryDelete(Path.Combine(Directory, SegmentWriter.VectorsFileName(Segment.Number)));
         StoreFiles.TryDelete(Path.Combine(Directory, SegmentPayloads.FileName(Segment.Number)));
+        StoreFiles.TryDelete(Path.Combine(Directory, FieldsFile.FileName(Segment.Number)));
         string prefix = Path.GetFileNameWithoutExtension(SegmentWriter.CodesFileName(Segment.Number)) + ".del-*";
         foreach (var file in System.IO.Directory.EnumerateFiles(Directory, prefix)) StoreFiles.TryDelete(file);
     }
 }
 
 /// <summary>A sealed segment with the deletions of one moment: what a snapshot searches.</summary>
-internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) : IInvertedLists
+internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) : IInvertedLists, IFieldLists
 {
     public SealedSegment Owner => owner;
     public Segment Segment => owner.Segment;
@@ -136,6 +143,12 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
         if (count == 0) return default;
         long start = segment.ListStart(cell);
         return new CellRun(segment.Codes(cell), segment.Ids(cell), count, start, Liveness.Bitmap(deleted, start));
+    }
+
+    public FieldColumns? Columns(int cell, out long start)
+    {
+        start = owner.Segment.ListStart(cell);
+        return owner.Fields;
     }
 
     public ReadOnlySpan<byte> Row(long position, out long id)
