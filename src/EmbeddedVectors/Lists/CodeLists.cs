@@ -165,12 +165,12 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
     }
 
     /// <summary>The run of this list a view at <paramref name="sequence"/> sees.</summary>
-    public CellRun Run(long sequence, long firstPosition)
+    public CellRun Run(long sequence, long firstPosition, bool anyDeleted)
     {
         int count = CountAt(sequence);
         int codeBytes = packed ? (int)FastScan.BytesFor(count, codeSize) : count * codeSize;
         return new CellRun(_codes.Items.AsSpan(0, codeBytes), _ids.Items.AsSpan(0, count), count, firstPosition,
-            Liveness.Versioned(_deletedAt.Items.AsSpan(0, count), sequence));
+            anyDeleted ? Liveness.Versioned(_deletedAt.Items.AsSpan(0, count), sequence) : Liveness.All);
     }
 
     /// <summary>A row by position, for readers bounded by a view.</summary>
@@ -196,7 +196,10 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
 
     public RowCodec? Rows => lists.Rows;
 
-    public CellRun Cell(int cell) => lists.Lists[cell].Run(sequence, (long)cell << IndexBits);
+    // No deletion at or before this view's sequence (counted when the writer made it): no test per candidate.
+    private readonly bool _anyDeleted = lists.DeletedCount > 0;
+
+    public CellRun Cell(int cell) => lists.Lists[cell].Run(sequence, (long)cell << IndexBits, _anyDeleted);
 
     public FieldColumns? Columns(int cell, out long start)
     {

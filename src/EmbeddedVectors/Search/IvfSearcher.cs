@@ -123,9 +123,19 @@ internal static class IvfSearcher
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryAccept(int index, out long label)
         {
+            if (bitBase >= 0)
+            {
+                label = byPosition ? labelBase | _run.Position(index) : _run.Ids[index];
+                return MatchBitmap.IsSet(_bits, bitBase + index);
+            }
+            if (byPosition && filter == null)
+            {
+                // The common re-ranking case: the id is not needed until the shortlist is resolved.
+                label = labelBase | _run.Position(index);
+                return !_run.Liveness.IsDeleted(index);
+            }
             long id = _run.Ids[index];
             label = byPosition ? labelBase | _run.Position(index) : id;
-            if (bitBase >= 0) return MatchBitmap.IsSet(_bits, bitBase + index);
             return !_run.Liveness.IsDeleted(index) && (filter == null || filter(id));
         }
     }

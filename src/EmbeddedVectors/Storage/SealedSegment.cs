@@ -142,7 +142,9 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
         int count = segment.ListCount(cell);
         if (count == 0) return default;
         long start = segment.ListStart(cell);
-        return new CellRun(segment.Codes(cell), segment.Ids(cell), count, start, Liveness.Bitmap(deleted, start));
+        // This view's bitmap never changes, so a segment without deletions needs no test per candidate.
+        var liveness = deleted.DeletedCount == 0 ? Liveness.All : Liveness.Bitmap(deleted, start);
+        return new CellRun(segment.Codes(cell), segment.Ids(cell), count, start, liveness);
     }
 
     public FieldColumns? Columns(int cell, out long start)
