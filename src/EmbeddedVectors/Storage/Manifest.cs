@@ -92,12 +92,8 @@ internal sealed partial record Manifest
     /// </summary>
     public const int NewLogSegmentBits = 25;
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        WriteIndented = true,
-    };
+    // Source-generated (ManifestJson below): reflection-based serialization cost ~100 ms at a process's first open.
+    private static JsonSerializerOptions JsonOptions => ManifestJson.Default.Options;
 
     public SegmentShape Shape => new(NList, M, Dimension, CodeLayout, StoreVectors, Rows);
 
@@ -128,6 +124,15 @@ internal sealed partial record Manifest
             throw new CorruptFileException(path, $"unreadable body: {e.Message}");
         }
         if (manifest == null) throw new CorruptFileException(path, "empty body.");
+        // The generated deserializer sets every init-only property, so one absent from the body (added after the
+        // store was written) arrives as null rather than its initializer's value.
+        manifest = manifest with
+        {
+            Segments = manifest.Segments ?? [],
+            QuantizerDirectory = manifest.QuantizerDirectory ?? "",
+            Fields = manifest.Fields ?? [],
+            CodeLayout = manifest.CodeLayout == 0 ? CodeLayout.Pq8 : manifest.CodeLayout, // stores from before fast-scan have no code_layout
+        };
         manifest.Validate(path);
         if (file.Version < FormatVersion && manifest.Rows != RowEncoding.Float32)
             throw new CorruptFileException(path, $"invalid value: a version {file.Version} manifest cannot have {manifest.Rows.ToShortName()} rows.");
@@ -161,3 +166,12 @@ internal sealed partial record Manifest
 
     internal static string Describe(Manifest manifest) => Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions));
 }
+
+/// <summary>The manifest's JSON contract, generated at compile time: snake_case names, enums as snake_case strings.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    Converters = [typeof(SnakeCaseEnum<Metric>), typeof(SnakeCaseEnum<CodeLayout>), typeof(SnakeCaseEnum<RowEncoding>), typeof(SnakeCaseEnum<FieldType>)])]
+[JsonSerializable(typeof(Manifest))]
+internal sealed partial class ManifestJson : JsonSerializerContext;
+
+/// <summary>An enum as its snake_case name (or its <see cref="JsonStringEnumMemberNameAttribute"/>).</summary>
+internal sealed class SnakeCaseEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower) where T : struct, Enum;
