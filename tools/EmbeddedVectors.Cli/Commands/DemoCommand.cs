@@ -107,27 +107,11 @@ internal sealed class DemoCommand : Command
             var (package, text) = Describe(hits[i].Payload);
             AnsiConsole.MarkupLine($"  {i + 1}. [bold]{Markup.Escape(package)}[/] (id {hits[i].Id}, distance {hits[i].Distance:F3}) [grey]{Markup.Escape(text)}[/]");
         }
-        var (segments, log, rest) = SizeByPart(directory);
+        var part = info.BytesPerEntry;
         AnsiConsole.MarkupLine($"Size on disk: {Markup.Escape(StoreSupport.Bytes(info.BytesOnDisk))}, {info.BytesOnDisk / (double)Math.Max(1, info.Count):N0} bytes a vector:");
-        AnsiConsole.MarkupLine($"  segments {Mib(segments)} ({M}-byte codes, ids and {RowEncodingNames.Parse(info.Rows).BytesPerRow(dim)}-byte {info.Rows} vectors for re-ranking), "
-            + $"log {Mib(log)} (payloads, with each vector's write-ahead copy), quantizers and manifest {Mib(rest)}");
-    }
-
-    private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):F1} MiB";
-
-    /// <summary>Bytes in segment files (seg-*), in the log directory, and in everything else.</summary>
-    private static (long Segments, long Log, long Other) SizeByPart(string directory)
-    {
-        long segments = 0, log = 0, rest = 0;
-        var root = new DirectoryInfo(directory);
-        foreach (var file in root.EnumerateFiles("*", SearchOption.AllDirectories))
-        {
-            string relative = Path.GetRelativePath(root.FullName, file.FullName);
-            if (relative.StartsWith("seg-", StringComparison.Ordinal)) segments += file.Length;
-            else if (relative.StartsWith("log" + Path.DirectorySeparatorChar, StringComparison.Ordinal)) log += file.Length;
-            else rest += file.Length;
-        }
-        return (segments, log, rest);
+        AnsiConsole.MarkupLine($"  codes {part.Codes:F0} ({M}-byte codes and list directories), {info.Rows} rows {part.Rows:F0}, ids {part.Ids:F0}, "
+            + $"payloads {part.Payloads:F0} (in the segments), log {part.Log:F0} (the write-ahead log: its open 32 MiB file is given back a file at a time "
+            + $"once its entries are sealed), quantizers and manifest {part.Other:F0} bytes a vector");
     }
 
     private static (string Package, string Text) Describe(byte[]? payload)
