@@ -140,10 +140,11 @@ public sealed partial class EmbeddedVectorStore
     {
         int bits = FastScanCodes ? 4 : 8;
         var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, Metric.RankingMetric(), _options.KMeans,
-            MaxPrecomputedTableBytes, bits, opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
+            MaxPrecomputedTableBytes, bits, opqIterations: _manifest.Opq ? _options.OpqIterations : 0, _options.CoarseGraphMinNList);
         if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
-        var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1 };
+        if (quantizer.Coarse.HasGraph) CoarseGraphFile.Write(StorePath, Metric, quantizer.Coarse);
+        var manifest = _manifest with { Trained = true, CoarseGraph = quantizer.Coarse.HasGraph, Generation = _manifest.Generation + 1 };
         manifest.Write(StorePath);
 
         // Re-file the exactly-searched entries as codes in a new buffer (they stay in the log until the next seal),

@@ -52,6 +52,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             if (_manifest.Trained)
             {
                 var (coarse, pq) = QuantizerFile.Read(directory, _manifest);
+                _manifest = CoarseGraphFile.AttachAtOpen(directory, _manifest, coarse, options.CoarseGraphMinNList, options.ReadOnly);
                 var rotation = _manifest.Opq ? RotationFile.Read(directory, _manifest.Dimension) : null;
                 _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
             }

@@ -30,11 +30,22 @@ public sealed record KMeansOptions
     /// <summary>Threads used for assignment; 0 means every core.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// From this k on, <see cref="KMeans.Train"/> runs two-level k-means (<see cref="HierarchicalKMeans"/>): √k
+    /// clusters first, then k-means inside each with a share of the k centroids proportional to its size. Default
+    /// 8,192; <see cref="int.MaxValue"/> keeps flat k-means at every k.
+    /// </summary>
+    public int HierarchicalMinK { get; init; } = DefaultHierarchicalMinK;
+
+    /// <summary>The default <see cref="HierarchicalMinK"/>: 8,192.</summary>
+    public const int DefaultHierarchicalMinK = 8_192;
+
     internal void Validate()
     {
         if (Iterations < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "At least one iteration is needed.");
         if (MaxPointsPerCentroid < 1) throw new ArgumentOutOfRangeException(nameof(MaxPointsPerCentroid), MaxPointsPerCentroid, "Must be at least 1.");
         if (Threads < 0) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Use 0 for every core, or a positive count.");
+        if (HierarchicalMinK < 4) throw new ArgumentOutOfRangeException(nameof(HierarchicalMinK), HierarchicalMinK, "Must be at least 4.");
     }
 }
 
@@ -93,6 +104,7 @@ public static class KMeans
 
         var random = new Random(options.Seed);
         if (k >= n) return EveryPointItsOwnCentroid(points, n, dimension, k);
+        if (k >= options.HierarchicalMinK) return HierarchicalKMeans.Train(points, n, dimension, k, options, random);
 
         float[] sample = DrawSample(points, n, dimension, (long)k * options.MaxPointsPerCentroid, random, out int sampleCount);
         float[] centroids = options.Init == KMeansInit.KMeansPlusPlus
@@ -170,7 +182,7 @@ public static class KMeans
         return new KMeansResult(centroids, k, dimension, assignments, [0.0]);
     }
 
-    private static float[] DrawSample(ReadOnlySpan<float> points, int n, int dimension, long maxCount, Random random, out int count)
+    internal static float[] DrawSample(ReadOnlySpan<float> points, int n, int dimension, long maxCount, Random random, out int count)
     {
         if (n <= maxCount)
         {
