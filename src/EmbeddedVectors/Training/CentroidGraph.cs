@@ -18,10 +18,10 @@ namespace EmbeddedVectors.Training;
 /// new node than to every neighbour kept so far); a neighbour whose list overflows re-selects with the same rule.
 /// </para>
 /// <para>
-/// Inner product is searched as L2 in one more dimension: a centroid c becomes (c, √(R² − ‖c‖²)) with R the
-/// largest centroid norm, a query q becomes (q, 0), and ‖q̃ − c̃‖² = ‖q‖² + R² − 2⟨q, c⟩ ranks exactly as −⟨q, c⟩.
-/// So queries rank by the ranking distance itself, while construction measures the lifted L2 between centroids
-/// (‖cᵢ − cⱼ‖² + (aᵢ − aⱼ)²), which is a metric, so the neighbour heuristic keeps its meaning.
+/// Construction and search both rank by the index's ranking distance: L2², or −⟨x, y⟩ for inner product, as the
+/// paper allows any distance. (Reducing inner product to L2 in one more dimension, (c, √(R² − ‖c‖²)), was tried
+/// and measured worse: 0.84 of the flat probe's cells at nprobe 16 and beam 64 on 3,000 public-set centroids of
+/// norms 0.5–1.5, against 0.995 with −⟨x, y⟩, since the lifted queries lie far from every lifted centroid.)
 /// </para>
 /// <para>
 /// Layout (also the persisted one, see <c>Storage/CoarseGraphFile.cs</c>): the level of every node; level-0
@@ -42,7 +42,6 @@ internal sealed class CentroidGraph
 
     private readonly float[] _centroids;
     private readonly float[] _norms;
-    private readonly float[] _lift;
     private readonly int[] _upperStart;
 
     private CentroidGraph(float[] centroids, int count, int dimension, Metric rankingMetric, int m, int[] levels, int[] level0, int[] upper, int entryPoint)
@@ -60,7 +59,6 @@ internal sealed class CentroidGraph
         _upperStart = UpperStarts(levels, m, out _);
         _norms = new float[count];
         for (int i = 0; i < count; i++) _norms[i] = VectorKernels.SquaredNorm(Row(i));
-        _lift = rankingMetric == Metric.InnerProduct ? Lifts(_norms) : [];
     }
 
     public int Count { get; }
@@ -170,29 +168,16 @@ internal sealed class CentroidGraph
         return starts;
     }
 
-    private static float[] Lifts(float[] norms)
-    {
-        float max = 0;
-        foreach (float n in norms) max = MathF.Max(max, n);
-        var lift = new float[norms.Length];
-        for (int i = 0; i < norms.Length; i++) lift[i] = MathF.Sqrt(MathF.Max(0, max - norms[i]));
-        return lift;
-    }
-
     private ReadOnlySpan<float> Row(int node) => _centroids.AsSpan(node * Dimension, Dimension);
 
     private Span<int> Neighbours(int node, int level) => level == 0
         ? Level0.AsSpan(node * M0, M0)
         : Upper.AsSpan(_upperStart[node] + (level - 1) * M, M);
 
-    /// <summary>The distance construction ranks by: L2², lifted for inner product (see the remarks).</summary>
-    private float NodeDistance(int a, int b)
-    {
-        float d = VectorKernels.SquaredL2(Row(a), Row(b));
-        if (_lift.Length == 0) return d;
-        float lift = _lift[a] - _lift[b];
-        return d + lift * lift;
-    }
+    /// <summary>The distance construction ranks by: the ranking distance between two centroids (see the remarks).</summary>
+    private float NodeDistance(int a, int b) => RankingMetric == Metric.InnerProduct
+        ? -VectorKernels.Dot(Row(a), Row(b))
+        : VectorKernels.SquaredL2(Row(a), Row(b));
 
     /// <summary>
     /// Writes the <c>lists.Length</c> cells nearest to <paramref name="query"/>, nearest first, with the ranking
@@ -233,6 +218,26 @@ internal sealed class CentroidGraph
         int best = -1;
         while (scratch.Results.Count > 0) best = scratch.Results.PopId();
         return best;
+    }
+
+    /// <summary>The nearest cell of each of <paramref name="n"/> row-major vectors, in parallel chunks.</summary>
+    public void NearestMany(ReadOnlySpan<float> vectors, int n, int[] nearest, int ef, int threads)
+    {
+        const int chunk = 256;
+        int dim = Dimension;
+        unsafe
+        {
+            fixed (float* basePointer = vectors)
+            {
+                nint address = (nint)basePointer;
+                Parallel.For(0, (n + chunk - 1) / chunk, Parallelism.Options(threads), c =>
+                {
+                    int end = Math.Min(n, (c + 1) * chunk);
+                    for (int i = c * chunk; i < end; i++)
+                        nearest[i] = Nearest(new ReadOnlySpan<float>((float*)address + (long)i * dim, dim), ef);
+                });
+            }
+        }
     }
 
     /// <summary>

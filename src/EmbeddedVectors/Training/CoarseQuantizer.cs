@@ -20,13 +20,13 @@ public sealed class CoarseQuantizer
     public const int DefaultGraphMinNList = 16_384;
 
     /// <summary>Smallest beam a graph probe uses; a probe of nprobe cells uses max(this, <see cref="GraphEfPerProbe"/> × nprobe).</summary>
-    internal const int GraphMinEf = 64;
+    internal const int GraphMinEf = 128;
 
     /// <summary>Beam width per probed cell of a graph probe.</summary>
-    internal const int GraphEfPerProbe = 2;
+    internal const int GraphEfPerProbe = 3;
 
     /// <summary>Beam of the graph search that assigns a vector to its nearest cell.</summary>
-    internal const int GraphAssignEf = 32;
+    internal const int GraphAssignEf = 64;
 
     private CoarseQuantizer(float[] centroids, int nlist, int dimension, Metric rankingMetric)
     {
@@ -103,28 +103,9 @@ public sealed class CoarseQuantizer
         if (vectors.Length != (long)n * Dimension) throw new ArgumentException($"Expected {n} × {Dimension} values.", nameof(vectors));
         if (lists.Length < n) throw new ArgumentException("The output span is too short.", nameof(lists));
         var nearest = new int[n];
-        if (_graph != null) AssignThroughGraph(_graph, vectors, n, nearest);
+        if (_graph != null) _graph.NearestMany(vectors, n, nearest, GraphAssignEf, threads: 0);
         else KMeans.Assign(_table, vectors, n, nearest, new float[n], threads: 0);
         nearest.CopyTo(lists);
-    }
-
-    private void AssignThroughGraph(CentroidGraph graph, ReadOnlySpan<float> vectors, int n, int[] nearest)
-    {
-        const int chunk = 256;
-        int dim = Dimension;
-        unsafe
-        {
-            fixed (float* basePointer = vectors)
-            {
-                nint address = (nint)basePointer;
-                Parallel.For(0, (n + chunk - 1) / chunk, Parallelism.Options(0), c =>
-                {
-                    int end = Math.Min(n, (c + 1) * chunk);
-                    for (int i = c * chunk; i < end; i++)
-                        nearest[i] = graph.Nearest(new ReadOnlySpan<float>((float*)address + (long)i * dim, dim), GraphAssignEf);
-                });
-            }
-        }
     }
 
     /// <summary>

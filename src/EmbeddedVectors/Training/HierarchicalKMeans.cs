@@ -11,9 +11,11 @@ namespace EmbeddedVectors.Training;
 /// <remarks>
 /// The shares are rounded by largest remainder so they sum to k, with at least one centroid per non-empty cluster
 /// and at most one per point. Inner runs are independent and run in parallel, one thread each, with seeds derived
-/// from <see cref="KMeansOptions.Seed"/>, so a seed fixes the result. A point's reported assignment is its nearest
-/// centroid inside its nearest top-level cluster, which is the nearest overall for all but points near a top-level
-/// boundary.
+/// from <see cref="KMeansOptions.Seed"/>, so a seed fixes the result. The inner runs place centroids only inside their
+/// top-level cluster, which is right for all but points near a top-level
+/// boundary, until <see cref="KMeansOptions.HierarchicalRefinePasses"/> full Lloyd passes over the sample (assigning
+/// through a graph over the centroids at large k) repair those boundaries. Each point's reported assignment is then
+/// its nearest centroid over all k (through the graph at large k).
 /// </remarks>
 public static class HierarchicalKMeans
 {
@@ -58,33 +60,40 @@ public static class HierarchicalKMeans
 
         double total = 0;
         foreach (double o in objective) total += o;
-        return new KMeansResult(centroids, k, dimension, AssignAll(points, n, dimension, top, shares, firstCentroid, centroids, options.Threads), [total]);
+        CentroidGraph? graph = null;
+        var sampleNearest = new int[count];
+        for (int pass = 0; pass < options.HierarchicalRefinePasses; pass++)
+            total = RefinePass(sample, count, dimension, k, centroids, sampleNearest, ref graph, options.Threads);
+        var assignments = new int[n];
+        AssignNearest(points, n, dimension, k, centroids, assignments, ref graph, options.Threads);
+        return new KMeansResult(centroids, k, dimension, assignments, [total]);
     }
 
-    /// <summary>Each point's nearest centroid inside its nearest top-level cluster.</summary>
-    private static int[] AssignAll(ReadOnlySpan<float> points, int n, int dimension, KMeansResult top, int[] shares, int[] firstCentroid,
-        float[] centroids, int threads)
+    /// <summary>One Lloyd pass over the sample with all k centroids; returns the objective of its assignment.</summary>
+    private static double RefinePass(float[] sample, int count, int dimension, int k, float[] centroids, int[] nearest, ref CentroidGraph? graph, int threads)
     {
-        int groups = top.K;
-        var topNearest = new int[n];
-        KMeans.Assign(new CentroidTable(top.Centroids, groups, dimension, Metric.L2), points, n, topNearest, new float[n], threads);
-        int[] order = GroupBy(topNearest, groups, out int[] starts);
-        var assignments = new int[n];
-        var all = points.ToArray();
-        Parallel.For(0, groups, Parallelism.Options(threads), g =>
+        AssignNearest(sample, count, dimension, k, centroids, nearest, ref graph, threads);
+        double objective = 0;
+        for (int i = 0; i < count; i++)
+            objective += VectorKernels.SquaredL2(sample.AsSpan(i * dimension, dimension), centroids.AsSpan(nearest[i] * dimension, dimension));
+        KMeans.UpdateCentroids(sample, count, dimension, k, nearest, centroids, new int[k], new double[(long)k * dimension]);
+        return objective;
+    }
+
+    /// <summary>
+    /// Each point's nearest centroid: by a scan of every centroid below <see cref="CoarseQuantizer.DefaultGraphMinNList"/>,
+    /// else through a graph over them, built once and kept across passes (it reads the centroids in place, so moved
+    /// centroids are measured where they are; only its links date from its build).
+    /// </summary>
+    private static void AssignNearest(ReadOnlySpan<float> points, int n, int dimension, int k, float[] centroids, int[] nearest, ref CentroidGraph? graph, int threads)
+    {
+        if (k < CoarseQuantizer.DefaultGraphMinNList)
         {
-            int size = starts[g + 1] - starts[g];
-            if (size == 0) return;
-            var members = order.AsSpan(starts[g], size);
-            // A top-level cluster of the full set may be empty in the sample: fall back to every centroid.
-            int first = shares[g] > 0 ? firstCentroid[g] : 0;
-            int count = shares[g] > 0 ? shares[g] : firstCentroid[^1];
-            var table = new CentroidTable(centroids.AsSpan(first * dimension, count * dimension), count, dimension, Metric.L2);
-            var local = new int[size];
-            table.FindNearest(Gather(all, dimension, members), size, local, new float[size]);
-            for (int i = 0; i < size; i++) assignments[members[i]] = first + local[i];
-        });
-        return assignments;
+            KMeans.Assign(new CentroidTable(centroids, k, dimension, Metric.L2), points, n, nearest, new float[n], threads);
+            return;
+        }
+        graph ??= CentroidGraph.Build(centroids, k, dimension, Metric.L2);
+        graph.NearestMany(points, n, nearest, CoarseQuantizer.GraphAssignEf, threads);
     }
 
     /// <summary>The indexes 0..n−1 ordered by group (stable), and where each group starts (<c>starts[groups]</c> = n).</summary>

@@ -37,6 +37,13 @@ public sealed record KMeansOptions
     /// </summary>
     public int HierarchicalMinK { get; init; } = DefaultHierarchicalMinK;
 
+    /// <summary>
+    /// Full Lloyd passes over the sample after two-level k-means (default 1): each assigns every sample point to its
+    /// nearest of all k centroids (through a graph over them from <see cref="CoarseQuantizer.DefaultGraphMinNList"/>
+    /// centroids on) and moves each centroid to its points' mean, which repairs the top-level boundaries.
+    /// </summary>
+    public int HierarchicalRefinePasses { get; init; } = 1;
+
     /// <summary>The default <see cref="HierarchicalMinK"/>: 8,192.</summary>
     public const int DefaultHierarchicalMinK = 8_192;
 
@@ -45,6 +52,7 @@ public sealed record KMeansOptions
         if (Iterations < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "At least one iteration is needed.");
         if (MaxPointsPerCentroid < 1) throw new ArgumentOutOfRangeException(nameof(MaxPointsPerCentroid), MaxPointsPerCentroid, "Must be at least 1.");
         if (Threads < 0) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Use 0 for every core, or a positive count.");
+        if (HierarchicalRefinePasses < 0) throw new ArgumentOutOfRangeException(nameof(HierarchicalRefinePasses), HierarchicalRefinePasses, "Must be 0 or more.");
         if (HierarchicalMinK < 4) throw new ArgumentOutOfRangeException(nameof(HierarchicalMinK), HierarchicalMinK, "Must be at least 4.");
     }
 }
@@ -258,7 +266,7 @@ public static class KMeans
         return centroids;
     }
 
-    private static void UpdateCentroids(float[] sample, int count, int dimension, int k, int[] assignment,
+    internal static void UpdateCentroids(float[] sample, int count, int dimension, int k, int[] assignment,
         float[] centroids, int[] counts, double[] sums)
     {
         Array.Clear(counts);

@@ -41,12 +41,24 @@ internal static class CoarseGraphBench
 
         var options = new KMeansOptions { MaxPointsPerCentroid = perCentroid, HierarchicalMinK = flat ? int.MaxValue : KMeansOptions.DefaultHierarchicalMinK };
         var clock = Stopwatch.StartNew();
-        var result = KMeans.Train(vectors, rows, dim, nlist, options);
-        double trainSeconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"train: {rows:N0} rows, nlist {nlist:N0}, {(flat ? "flat" : nlist >= options.HierarchicalMinK ? "hierarchical" : "flat (below threshold)")} k-means, " +
-            $"{trainSeconds:F1} s, objective {result.ObjectiveHistory[^1] / Math.Min(rows, (long)nlist * perCentroid):F5} a sample point");
+        string? cache = Option(args, "--centroids");
+        float[] centroids;
+        if (cache != null && File.Exists(cache))
+        {
+            centroids = EmbeddedVectors.IO.VectorFile.ReadAllFloats(cache, out _);
+            Console.WriteLine($"centroids read from {cache}");
+        }
+        else
+        {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var result = KMeans.Train(vectors, rows, dim, nlist, options);
+            centroids = result.Centroids;
+            Console.WriteLine($"train: {rows:N0} rows, nlist {nlist:N0}, {(flat ? "flat" : nlist >= options.HierarchicalMinK ? "hierarchical" : "flat (below threshold)")} k-means, " +
+                $"{clock.Elapsed.TotalSeconds:F1} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F0} s CPU, objective {Objective(vectors, rows, dim, result):F5} a row");
+            if (cache != null) EmbeddedVectors.IO.VectorFile.WriteFvecs(cache, centroids, dim);
+        }
 
-        var quantizer = CoarseQuantizer.FromCentroids(result.Centroids, nlist, dim, Metric.L2);
+        var quantizer = CoarseQuantizer.FromCentroids(centroids, nlist, dim, Metric.L2);
         clock.Restart();
         quantizer.BuildGraph();
         Console.WriteLine($"graph build: {clock.Elapsed.TotalSeconds:F1} s (M {CentroidGraph.DefaultM}, efConstruction {CentroidGraph.DefaultEfConstruction})");
@@ -54,6 +66,8 @@ internal static class CoarseGraphBench
         int nq = data.QueryCount;
         bool recall = rows <= data.BaseRows;
         int[] cells = recall ? Assignments(quantizer, vectors, rows, dim) : [];
+        int[] efs = (Option(args, "--ef") ?? "0").Split(',').Select(int.Parse).ToArray();
+        foreach (int ef in efs)
         foreach (int nprobe in Probes)
         {
             var flatLists = new long[nq * nprobe];
@@ -68,7 +82,7 @@ internal static class CoarseGraphBench
             clock.Restart();
             for (int q = 0; q < nq; q++)
             {
-                quantizer.ProbeGraph(data.Query(q), graphLists.AsSpan(q * nprobe, nprobe), graphDistances, out int c);
+                quantizer.ProbeGraph(data.Query(q), graphLists.AsSpan(q * nprobe, nprobe), graphDistances, out int c, ef);
                 computations += c;
             }
             double graphMicros = clock.Elapsed.TotalMicroseconds / nq;
@@ -78,16 +92,25 @@ internal static class CoarseGraphBench
                 var expected = new HashSet<long>(flatLists.AsSpan(q * nprobe, nprobe).ToArray());
                 foreach (long l in graphLists.AsSpan(q * nprobe, nprobe)) if (expected.Contains(l)) overlap++;
                 quantizer.ProbeFlat(data.Query(q), flatLists.AsSpan(q * nprobe, nprobe), distances);
-                quantizer.ProbeGraph(data.Query(q), graphLists.AsSpan(q * nprobe, nprobe), graphDistances, out _);
+                quantizer.ProbeGraph(data.Query(q), graphLists.AsSpan(q * nprobe, nprobe), graphDistances, out _, ef);
                 if (flatLists.AsSpan(q * nprobe, nprobe).SequenceEqual(graphLists.AsSpan(q * nprobe, nprobe)) && distances.AsSpan().SequenceEqual(graphDistances)) sameDistances++;
             }
-            string line = $"nprobe {nprobe,2}: overlap {(double)overlap / ((long)nq * nprobe):F4}, identical lists and distances {sameDistances}/{nq}, " +
+            string line = $"ef {(ef > 0 ? ef.ToString(CultureInfo.InvariantCulture) : "default")} nprobe {nprobe,2}: overlap {(double)overlap / ((long)nq * nprobe):F4}, identical lists and distances {sameDistances}/{nq}, " +
                 $"distances a query flat {nlist:N0} graph {(double)computations / nq:N0} ({nlist * (double)nq / computations:F1}x fewer), " +
                 $"time a query flat {flatMicros:F0} us graph {graphMicros:F0} us ({flatMicros / graphMicros:F1}x)";
             if (recall) line += $", IVF-Flat recall@10 flat probe {Recall(data, cells, flatLists, nprobe):F4} graph probe {Recall(data, cells, graphLists, nprobe):F4}";
             Console.WriteLine(line);
         }
         return 0;
+    }
+
+    /// <summary>Mean squared distance of every row to the centroid k-means assigned it.</summary>
+    private static double Objective(float[] vectors, int rows, int dim, KMeansResult result)
+    {
+        double total = 0;
+        for (int i = 0; i < rows; i++)
+            total += Kernels.VectorKernels.SquaredL2(vectors.AsSpan(i * dim, dim), result.Centroids.AsSpan(result.Assignments[i] * dim, dim));
+        return total / rows;
     }
 
     private static int[] Assignments(CoarseQuantizer quantizer, float[] vectors, int rows, int dim)
