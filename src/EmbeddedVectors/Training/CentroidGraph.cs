@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Search;
 
@@ -339,9 +340,12 @@ internal sealed class CentroidGraph
             float nearest = candidates.TopKey;
             if (results.Count >= ef && nearest > -results.TopKey) break;
             int node = candidates.PopId();
-            foreach (int neighbour in Neighbours(node, level))
+            var slots = Neighbours(node, level);
+            for (int i = 0; i < slots.Length; i++)
             {
+                int neighbour = slots[i];
                 if (neighbour < 0) break;
+                if (i + 1 < slots.Length && slots[i + 1] >= 0) Prefetch(slots[i + 1]);
                 if (!scratch.Visit(neighbour)) continue;
                 float d = target.To(neighbour);
                 computations++;
@@ -354,6 +358,21 @@ internal sealed class CentroidGraph
             }
         }
         return computations;
+    }
+
+    /// <summary>
+    /// Asks for the first cache lines of a centroid ahead of its distance (the hardware prefetcher follows the
+    /// rest): a probe's time goes to memory latency, one random 1.5 KB row per distance at d = 384.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void Prefetch(int node)
+    {
+        if (!Sse.IsSupported) return;
+        byte* row = (byte*)Unsafe.AsPointer(ref _centroids[node * Dimension]);
+        Sse.Prefetch0(row);
+        Sse.Prefetch0(row + 64);
+        Sse.Prefetch0(row + 128);
+        Sse.Prefetch0(row + 192);
     }
 
     /// <summary>What a search measures distances to: a query, or (while building) a node.</summary>
@@ -450,7 +469,8 @@ internal sealed class CentroidGraph
 
         /// <summary>
         /// The paper's SELECT-NEIGHBORS-HEURISTIC over candidates sorted nearest first: a candidate is kept when it
-        /// is nearer to the base node than to every candidate kept before it, so neighbours spread in direction.
+        /// is nearer to the base node than to every candidate kept before it, so neighbours spread in direction;
+        /// free slots are then filled with the nearest candidates pruned.
         /// </summary>
         private void SelectNeighbours(List<(float Distance, int Node)> sorted, int limit)
         {
@@ -468,6 +488,14 @@ internal sealed class CentroidGraph
                     }
                 }
                 if (diverse) _kept.Add(candidate);
+            }
+            // The paper's keepPrunedConnections: fill the free slots with the nearest pruned candidates. Without it
+            // tight groups of centroids (near-duplicate rows) leave nodes with few links, and at nlist 65,536 the
+            // beam could not reach the nearest cell for 5% of the queries whatever its width.
+            foreach (var candidate in sorted)
+            {
+                if (_kept.Count >= limit) break;
+                if (!_kept.Contains(candidate)) _kept.Add(candidate);
             }
         }
     }

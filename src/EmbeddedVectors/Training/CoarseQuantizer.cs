@@ -20,10 +20,10 @@ public sealed class CoarseQuantizer
     public const int DefaultGraphMinNList = 16_384;
 
     /// <summary>Smallest beam a graph probe uses; a probe of nprobe cells uses max(this, <see cref="GraphEfPerProbe"/> × nprobe).</summary>
-    internal const int GraphMinEf = 128;
+    internal const int GraphMinEf = 160;
 
     /// <summary>Beam width per probed cell of a graph probe.</summary>
-    internal const int GraphEfPerProbe = 3;
+    internal const int GraphEfPerProbe = 4;
 
     /// <summary>Beam of the graph search that assigns a vector to its nearest cell.</summary>
     internal const int GraphAssignEf = 64;

@@ -78,7 +78,7 @@ public sealed class KMeansResult
     /// <summary>Length of each centroid.</summary>
     public int Dimension { get; }
 
-    /// <summary>For every input point (not only the sample), the index of its nearest centroid.</summary>
+    /// <summary>For every input point (not only the sample), the index of its nearest centroid (found through a graph over the centroids, so nearly always the nearest, when hierarchical k-means runs at k ≥ <see cref="CoarseQuantizer.DefaultGraphMinNList"/>).</summary>
     public int[] Assignments { get; }
 
     /// <summary>Sum of squared distances of the training sample to its nearest centroid, after each iteration's assignment.</summary>

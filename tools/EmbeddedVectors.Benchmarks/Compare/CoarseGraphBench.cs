@@ -7,9 +7,10 @@ namespace EmbeddedVectors.Benchmarks.Compare;
 
 /// <summary>
 /// The graph coarse quantizer and large-nlist training (docs/benchmarks-scale.md):
-/// <c>coarse --rows N --nlist K [--flat] [--points-per-centroid P] [--sigma S] [--data DIR]</c> makes N rows as
+/// <c>coarse --rows N --nlist K [--flat | --hierarchical] [--ef E,E,..] [--centroids FILE] [--points-per-centroid P] [--sigma S] [--data DIR]</c> makes N rows as
 /// the store benchmarks do (the public rows, then noisy renormalised copies), trains K cells (hierarchical above
-/// <see cref="KMeansOptions.HierarchicalMinK"/>, or flat with <c>--flat</c>), builds the graph, and compares
+/// <see cref="KMeansOptions.HierarchicalMinK"/>, or always flat or always hierarchical; centroids are cached in
+/// <c>--centroids</c> when given), builds the graph, and compares
 /// graph and flat probes of the public queries at nprobe 16, 32 and 64 on one thread: overlap of the returned
 /// cells, distance computations and time per query. With N ≤ the public set's size it also reports IVF-Flat
 /// recall@10 (the share of true top-10 neighbours whose cell is probed) against the public ground truth.
@@ -25,6 +26,7 @@ internal static class CoarseGraphBench
         double sigma = double.Parse(Option(args, "--sigma") ?? "0.01", CultureInfo.InvariantCulture);
         int perCentroid = int.Parse(Option(args, "--points-per-centroid") ?? "256", CultureInfo.InvariantCulture);
         bool flat = args.Contains("--flat");
+        bool hierarchical = args.Contains("--hierarchical");
         var data = Dataset.Load(Option(args, "--data") ?? Dataset.DefaultDirectory, withBase: true, withQueries: true, withTruth: true);
         int dim = data.Dimension;
         Console.WriteLine($"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -39,7 +41,7 @@ internal static class CoarseGraphBench
             buffer.AsSpan(0, count * dim).CopyTo(vectors.AsSpan(checked(first * dim)));
         }
 
-        var options = new KMeansOptions { MaxPointsPerCentroid = perCentroid, HierarchicalMinK = flat ? int.MaxValue : KMeansOptions.DefaultHierarchicalMinK };
+        var options = new KMeansOptions { MaxPointsPerCentroid = perCentroid, HierarchicalMinK = flat ? int.MaxValue : hierarchical ? 4 : KMeansOptions.DefaultHierarchicalMinK };
         var clock = Stopwatch.StartNew();
         string? cache = Option(args, "--centroids");
         float[] centroids;
