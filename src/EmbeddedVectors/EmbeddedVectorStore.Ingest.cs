@@ -162,7 +162,8 @@ public sealed partial class EmbeddedVectorStore
         if (quantizer.Rotation != null) RotationFile.Write(StorePath, quantizer.Rotation);
         if (_manifest.Shape.Rows == RowEncoding.Int8) RowParametersFile.Write(StorePath, _rowCodec = RowCodec.TrainInt8(sample, n, Dimension));
         QuantizerFile.Write(StorePath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
-        var manifest = _manifest with { Trained = true, Generation = _manifest.Generation + 1, TrainingCoarseError = coarseError };
+        if (quantizer.Coarse.HasGraph) CoarseGraphFile.Write(StorePath, Metric, quantizer.Coarse);
+        var manifest = _manifest with { Trained = true, CoarseGraph = quantizer.Coarse.HasGraph, Generation = _manifest.Generation + 1, TrainingCoarseError = coarseError };
         manifest.Write(StorePath);
 
         // Re-file the exactly-searched entries as codes in a new buffer (they stay in the log until the next seal),
@@ -234,7 +235,7 @@ public sealed partial class EmbeddedVectorStore
     private IvfPqQuantizer TrainQuantizer(ReadOnlySpan<float> sample, int n, out double coarseError)
     {
         var quantizer = IvfPqQuantizer.Train(sample, n, Dimension, _manifest.NList, _manifest.M, Metric.RankingMetric(), _options.KMeans,
-            MaxPrecomputedTableBytes, FastScanCodes ? 4 : 8, opqIterations: _manifest.Opq ? _options.OpqIterations : 0);
+            MaxPrecomputedTableBytes, FastScanCodes ? 4 : 8, opqIterations: _manifest.Opq ? _options.OpqIterations : 0, _options.CoarseGraphMinNList);
         quantizer.Encode(sample, n, new int[n], new byte[(long)n * quantizer.CodeSize], out double sum);
         coarseError = sum / Math.Max(1, n);
         return quantizer;

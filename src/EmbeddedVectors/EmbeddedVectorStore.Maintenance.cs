@@ -153,7 +153,8 @@ public sealed partial class EmbeddedVectorStore
         EmbeddedVectorStore store;
         try
         {
-            store = Open(path, new EmbeddedVectorStoreOptions { ReadOnly = true });
+            // A stored coarse graph is read and checked; none is built just to verify.
+            store = Open(path, new EmbeddedVectorStoreOptions { ReadOnly = true, CoarseGraphMinNList = int.MaxValue });
         }
         catch (Exception e) when (e is EmbeddedVectorsException or IOException)
         {

@@ -68,6 +68,7 @@ public sealed partial class EmbeddedVectorStore
         Directory.CreateDirectory(quantizerPath);
         if (quantizer.Rotation != null) RotationFile.Write(quantizerPath, quantizer.Rotation);
         QuantizerFile.Write(quantizerPath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
+        if (quantizer.Coarse.HasGraph) CoarseGraphFile.Write(quantizerPath, Metric, quantizer.Coarse);
 
         long number = _manifest.NextSegmentNumber;
         var segment = ReencodeInto(number, quantizer, sources, live);
@@ -78,6 +79,7 @@ public sealed partial class EmbeddedVectorStore
             NextSegmentNumber = number + 1,
             Generation = generation,
             QuantizerDirectory = relative,
+            CoarseGraph = quantizer.Coarse.HasGraph,
             TrainingCoarseError = coarseError,
         };
         manifest.Write(StorePath);
@@ -95,6 +97,7 @@ public sealed partial class EmbeddedVectorStore
         {
             StoreFiles.TryDelete(Path.Combine(StorePath, QuantizerFile.FileName));
             StoreFiles.TryDelete(Path.Combine(StorePath, RotationFile.FileName));
+            StoreFiles.TryDelete(Path.Combine(StorePath, CoarseGraphFile.FileName));
         }
         TruncateSealedLogLocked();
     }

@@ -55,6 +55,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             {
                 string quantizers = _manifest.QuantizerPath(directory);
                 var (coarse, pq) = QuantizerFile.Read(quantizers, _manifest);
+                _manifest = CoarseGraphFile.AttachAtOpen(directory, _manifest, coarse, options.CoarseGraphMinNList, options.ReadOnly);
                 var rotation = _manifest.Opq ? RotationFile.Read(quantizers, _manifest.Dimension) : null;
                 _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
                 if (_manifest.Shape.Rows == RowEncoding.Int8) _rowCodec = RowParametersFile.Read(directory, Dimension);

@@ -87,6 +87,14 @@ public sealed record EmbeddedVectorStoreOptions
     public KMeansOptions KMeans { get; init; } = new();
 
     /// <summary>
+    /// From this nlist on (default <see cref="CoarseQuantizer.DefaultGraphMinNList"/>), the store probes its cells
+    /// through an HNSW graph over the centroids instead of scanning every centroid: built at training, or at the
+    /// first open of a store trained without one, and kept in <c>coarse-graph.evq</c>. A store that has the file
+    /// always uses it. <see cref="int.MaxValue"/> turns graphs off for new stores.
+    /// </summary>
+    public int CoarseGraphMinNList { get; init; } = CoarseQuantizer.DefaultGraphMinNList;
+
+    /// <summary>
     /// Opens the store's payload log from its directory (<c>log/</c> in the store) and the read-only flag; null (the
     /// default) opens the FASTER log there. Tests set it to run a store on an <see cref="Storage.InMemoryPayloadLog"/>;
     /// it applies to every open, like <see cref="ReadOnly"/>.

@@ -6,6 +6,7 @@ if (args.Length > 0 && args[0] == "store") return EmbeddedVectors.Benchmarks.Sto
 if (args.Length > 0 && args[0] == "usearch") return EmbeddedVectors.Benchmarks.Compare.UsearchComparison.Run(args[1..]);
 if (args.Length > 0 && args[0] == "profile-ivfpq") return EmbeddedVectors.Benchmarks.Compare.IvfPqProfile.Run(args[1..]);
 if (args.Length > 0 && args[0] == "scaled") return EmbeddedVectors.Benchmarks.Compare.ScaledDataset.Run(args[1..]);
+if (args.Length > 0 && args[0] == "coarse") return EmbeddedVectors.Benchmarks.Compare.CoarseGraphBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "plot") return EmbeddedVectors.Benchmarks.Compare.RecallQpsPlot.Run(args[1..]);
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

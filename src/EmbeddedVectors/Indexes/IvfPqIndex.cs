@@ -34,6 +34,12 @@ public sealed record IvfPqOptions
     public KMeansOptions KMeans { get; init; } = new();
 
     /// <summary>
+    /// From this nlist on (default <see cref="CoarseQuantizer.DefaultGraphMinNList"/>), cells are probed and vectors
+    /// assigned through an HNSW graph over the centroids instead of a scan of every centroid.
+    /// </summary>
+    public int CoarseGraphMinNList { get; init; } = CoarseQuantizer.DefaultGraphMinNList;
+
+    /// <summary>
     /// Rounds of OPQ rotation training (Ge et al.) before the quantizers; 0 (default) means no rotation. A learned
     /// rotation balances the variance across sub-quantizers, so codes of the same size lose less (20 is typical).
     /// </summary>
@@ -101,7 +107,7 @@ public sealed class IvfPqIndex : VectorIndex
     private protected override void TrainCore(ReadOnlySpan<float> vectors, int n)
     {
         _quantizer = IvfPqQuantizer.Train(vectors, n, Dimension, NList, M, RankingMetric, _options.KMeans, _options.MaxPrecomputedTableBytes,
-            bits: FastScanCodes ? 4 : 8, opqIterations: _options.OpqIterations);
+            bits: FastScanCodes ? 4 : 8, opqIterations: _options.OpqIterations, _options.CoarseGraphMinNList);
         _lists = new CodeLists(NList, Dimension, M, _options.StoreVectors, packed: FastScanCodes);
         // The index is not searched while it is added to, so a view that always sees every entry will do.
         _sources = [new CodeListsView(_lists, CodeListsView.Latest)];

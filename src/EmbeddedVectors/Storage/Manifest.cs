@@ -60,6 +60,13 @@ internal sealed partial record Manifest
 
     /// <summary>The quantizers work on OPQ-rotated vectors; the rotation is in <see cref="RotationFile"/>. Added without a version bump: absent means false.</summary>
     public bool Opq { get; init; }
+
+    /// <summary>
+    /// Probes go through the graph over the centroids in <see cref="CoarseGraphFile"/>. Added without a version bump:
+    /// absent means false, and false is not written, so a store without a graph keeps writing the same manifest.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool CoarseGraph { get; init; }
     public long Generation { get; init; }
     public long NextSegmentNumber { get; init; } = 1;
     public long SealedUntilAddress { get; init; }

@@ -54,7 +54,7 @@ internal sealed class IvfPqQuantizer
 
     /// <summary>Trains the coarse quantizer on <paramref name="n"/> vectors, then the PQ on their residuals.</summary>
     public static IvfPqQuantizer Train(ReadOnlySpan<float> vectors, int n, int dimension, int nlist, int m, Metric rankingMetric,
-        KMeansOptions kmeans, long maxPrecomputedTableBytes, int bits = 8, int opqIterations = 0)
+        KMeansOptions kmeans, long maxPrecomputedTableBytes, int bits = 8, int opqIterations = 0, int coarseGraphMinNList = CoarseQuantizer.DefaultGraphMinNList)
     {
         ProductQuantizer.ValidateShape(dimension, m);
         OpqRotation? rotation = null;
@@ -65,7 +65,7 @@ internal sealed class IvfPqQuantizer
             rotation.ApplyMany(vectors, n, rotated);
             vectors = rotated;
         }
-        var coarse = CoarseQuantizer.Train(vectors, n, dimension, nlist, rankingMetric, kmeans);
+        var coarse = CoarseQuantizer.Train(vectors, n, dimension, nlist, rankingMetric, kmeans, coarseGraphMinNList);
         var lists = new int[n];
         coarse.Assign(vectors, n, lists);
         var residuals = new float[(long)n * dimension];

@@ -30,11 +30,30 @@ public sealed record KMeansOptions
     /// <summary>Threads used for assignment; 0 means every core.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// From this k on, <see cref="KMeans.Train"/> runs two-level k-means (<see cref="HierarchicalKMeans"/>): √k
+    /// clusters first, then k-means inside each with a share of the k centroids proportional to its size. Default
+    /// 8,192; <see cref="int.MaxValue"/> keeps flat k-means at every k.
+    /// </summary>
+    public int HierarchicalMinK { get; init; } = DefaultHierarchicalMinK;
+
+    /// <summary>
+    /// Full Lloyd passes over the sample after two-level k-means (default 1): each assigns every sample point to its
+    /// nearest of all k centroids (through a graph over them from <see cref="CoarseQuantizer.DefaultGraphMinNList"/>
+    /// centroids on) and moves each centroid to its points' mean, which repairs the top-level boundaries.
+    /// </summary>
+    public int HierarchicalRefinePasses { get; init; } = 1;
+
+    /// <summary>The default <see cref="HierarchicalMinK"/>: 8,192.</summary>
+    public const int DefaultHierarchicalMinK = 8_192;
+
     internal void Validate()
     {
         if (Iterations < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "At least one iteration is needed.");
         if (MaxPointsPerCentroid < 1) throw new ArgumentOutOfRangeException(nameof(MaxPointsPerCentroid), MaxPointsPerCentroid, "Must be at least 1.");
         if (Threads < 0) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Use 0 for every core, or a positive count.");
+        if (HierarchicalRefinePasses < 0) throw new ArgumentOutOfRangeException(nameof(HierarchicalRefinePasses), HierarchicalRefinePasses, "Must be 0 or more.");
+        if (HierarchicalMinK < 4) throw new ArgumentOutOfRangeException(nameof(HierarchicalMinK), HierarchicalMinK, "Must be at least 4.");
     }
 }
 
@@ -59,7 +78,7 @@ public sealed class KMeansResult
     /// <summary>Length of each centroid.</summary>
     public int Dimension { get; }
 
-    /// <summary>For every input point (not only the sample), the index of its nearest centroid.</summary>
+    /// <summary>For every input point (not only the sample), the index of its nearest centroid (found through a graph over the centroids, so nearly always the nearest, when hierarchical k-means runs at k ≥ <see cref="CoarseQuantizer.DefaultGraphMinNList"/>).</summary>
     public int[] Assignments { get; }
 
     /// <summary>Sum of squared distances of the training sample to its nearest centroid, after each iteration's assignment.</summary>
@@ -93,6 +112,7 @@ public static class KMeans
 
         var random = new Random(options.Seed);
         if (k >= n) return EveryPointItsOwnCentroid(points, n, dimension, k);
+        if (k >= options.HierarchicalMinK) return HierarchicalKMeans.Train(points, n, dimension, k, options, random);
 
         float[] sample = DrawSample(points, n, dimension, (long)k * options.MaxPointsPerCentroid, random, out int sampleCount);
         float[] centroids = options.Init == KMeansInit.KMeansPlusPlus
@@ -170,7 +190,7 @@ public static class KMeans
         return new KMeansResult(centroids, k, dimension, assignments, [0.0]);
     }
 
-    private static float[] DrawSample(ReadOnlySpan<float> points, int n, int dimension, long maxCount, Random random, out int count)
+    internal static float[] DrawSample(ReadOnlySpan<float> points, int n, int dimension, long maxCount, Random random, out int count)
     {
         if (n <= maxCount)
         {
@@ -246,7 +266,7 @@ public static class KMeans
         return centroids;
     }
 
-    private static void UpdateCentroids(float[] sample, int count, int dimension, int k, int[] assignment,
+    internal static void UpdateCentroids(float[] sample, int count, int dimension, int k, int[] assignment,
         float[] centroids, int[] counts, double[] sums)
     {
         Array.Clear(counts);
