@@ -66,6 +66,17 @@ public abstract class Filter
     /// <summary>Either (for languages without operators).</summary>
     public Filter Or(Filter other) => this | other;
 
+    /// <summary>
+    /// Checks this filter against a store's declared fields (<see cref="EmbeddedVectorStore.Fields"/>), as every
+    /// search with it does first: lets a caller report a mistake once, before searching many queries.
+    /// </summary>
+    /// <exception cref="ArgumentException">A field is not declared, or a value does not fit its declared type; the message names the field and its type.</exception>
+    public void Validate(IReadOnlyList<FieldDefinition> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        Compile(fields);
+    }
+
     /// <summary>Compiles against a schema; throws naming a field that is unknown or of another type.</summary>
     internal abstract FilterNode Compile(IReadOnlyList<FieldDefinition> schema);
 

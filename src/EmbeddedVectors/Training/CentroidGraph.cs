@@ -242,7 +242,7 @@ internal sealed class CentroidGraph
     }
 
     /// <summary>
-    /// The ranking distances of <paramref name="cells"/> computed as <see cref="CentroidTable.ComputeAll"/> does for
+    /// The ranking distances of <paramref name="cells"/> computed as <see cref="CentroidTable.ComputeAll(ReadOnlySpan{float}, Span{float})"/> does for
     /// the flat probe, operation for operation (one fused multiply-add chain per cell over the dimensions, then
     /// ‖c‖² + ‖q‖² − 2⟨q, c⟩ for L2 or −⟨q, c⟩ for inner product), so both probes report identical values.
     /// </summary>

@@ -28,7 +28,7 @@ internal static class StoreBench
     {
         var root = new RootCommand("usage: dotnet run -c Release --project tools/EmbeddedVectors.Benchmarks -- store <subcommand> [options]")
         {
-            new BuildCommand(), new OpenCommand(), new RssCommand(), new ColdCommand(), new AppendCommand(), new GrowCommand(),
+            new BuildCommand(), new OpenCommand(), new RssCommand(), new ColdCommand(), new AppendCommand(), new GrowCommand(), new FiltersCommand(),
         };
         root.HelpName = "EmbeddedVectors.Benchmarks store";
         CommandLineKit.Plain(root);

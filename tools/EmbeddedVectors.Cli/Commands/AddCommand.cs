@@ -67,7 +67,8 @@ internal sealed class AddCommand : Command
         using var store = StoreSupport.Open(directory, readOnly: false);
         if (vectors.Dimension != store.Dimension)
             throw new UserErrorException($"{vectorsPath} holds {vectors.Dimension}-dimensional vectors but the store at {directory} is {store.Dimension}-dimensional.");
-        if (payloadsPath != null) CheckPayloads(payloadsPath, rows, vectorsPath, vectors.Dimension);
+        var fields = store.Fields;
+        if (payloadsPath != null) CheckPayloads(payloadsPath, rows, vectorsPath, vectors.Dimension, fields);
 
         bool interactive = CliApp.Interactive;
         var info = store.GetInfo();
@@ -84,7 +85,7 @@ internal sealed class AddCommand : Command
 
         var clock = Stopwatch.StartNew();
         using var payloads = payloadsPath == null ? null : new LineReader(payloadsPath);
-        var ingest = new Ingest(store, vectors, ids, firstId, payloads, commitEvery);
+        var ingest = new Ingest(store, vectors, ids, firstId, payloads, commitEvery, fields);
         if (interactive)
         {
             // Ctrl+C ends the process (what was committed stays); give the terminal its cursor back first.
@@ -130,8 +131,11 @@ internal sealed class AddCommand : Command
         return 0;
     }
 
-    /// <summary>Reads the payload file once before adding anything: every line must be JSON, and there must be a line a vector.</summary>
-    private static void CheckPayloads(string path, long rows, string vectorsPath, int dimension)
+    /// <summary>
+    /// Reads the payload file once before adding anything: every line must be JSON, there must be a line a vector,
+    /// and the value of each declared field (the payload's top-level key of its name) must fit the field's type.
+    /// </summary>
+    private static void CheckPayloads(string path, long rows, string vectorsPath, int dimension, IReadOnlyList<FieldDefinition> fields)
     {
         // A log record (framing, vector, payload) must fit in one 4 MiB log page; keep a margin for the framing.
         long maxPayload = MaxRecordBytes - 4L * dimension - RecordFramingMargin;
@@ -142,14 +146,26 @@ internal sealed class AddCommand : Command
             using var reader = new LineReader(path);
             while (reader.LineNumber < rows && reader.ReadLine() is { } line)
             {
+                JsonDocument document;
                 try
                 {
-                    using var _ = JsonDocument.Parse(line);
+                    document = JsonDocument.Parse(line);
                 }
                 catch (JsonException e)
                 {
                     string problem = line.Length == 0 ? "the line is empty." : JsonProblem(e);
                     throw new UserErrorException($"{path}, line {reader.LineNumber}: not valid JSON: {problem} Nothing was added.");
+                }
+                using (document)
+                {
+                    try
+                    {
+                        FieldSupport.FromJson(document.RootElement, fields);
+                    }
+                    catch (UserErrorException e)
+                    {
+                        throw new UserErrorException($"{path}, line {reader.LineNumber}: {e.Message} Nothing was added.");
+                    }
                 }
                 if (line.Length > maxPayload)
                     throw new UserErrorException($"{path}, line {reader.LineNumber}: a payload of {line.Length:N0} bytes is too large; beside a {dimension}-dimensional vector a payload can take at most {Math.Max(0, maxPayload):N0} bytes. Nothing was added.");
@@ -246,7 +262,8 @@ internal sealed class AddCommand : Command
     }
 
     /// <summary>The batch loop: read, check, add, commit every <c>commitEvery</c> entries and at the end.</summary>
-    private sealed class Ingest(EmbeddedVectorStore store, VectorFileReader vectors, VectorFileReader? ids, long firstId, LineReader? payloads, int commitEvery)
+    private sealed class Ingest(EmbeddedVectorStore store, VectorFileReader vectors, VectorFileReader? ids, long firstId, LineReader? payloads, int commitEvery,
+        IReadOnlyList<FieldDefinition> fields)
     {
         public void Run(Action<long> progress, Action<string> log)
         {
@@ -268,13 +285,18 @@ internal sealed class AddCommand : Command
                 else for (int i = 0; i < n; i++) batchIds[i] = firstId + done + i;
                 CheckFinite(batchVectors, dim, done, committed);
                 byte[][]? batchPayloads = null;
+                FieldValues?[]? batchFields = null;
                 if (payloads != null)
                 {
                     batchPayloads = new byte[n][];
+                    if (fields.Count > 0) batchFields = new FieldValues?[n];
                     for (int i = 0; i < n; i++)
+                    {
                         batchPayloads[i] = payloads.ReadLine() ?? throw new UserErrorException($"{payloads.Path} ended at line {payloads.LineNumber:N0} (was it changed while being read?).");
+                        if (batchFields != null) batchFields[i] = FieldsOf(batchPayloads[i], payloads);
+                    }
                 }
-                store.AddRange(batchIds, batchVectors, batchPayloads);
+                store.AddRange(batchIds, batchVectors, batchPayloads, batchFields);
                 done += n;
                 progress(done);
                 if (done == nextCommit || done == rows)
@@ -283,6 +305,20 @@ internal sealed class AddCommand : Command
                     committed = done;
                     log($"committed {committed}");
                 }
+            }
+        }
+
+        /// <summary>The field values of a payload line the check pass accepted (a changed file is still reported by line).</summary>
+        private FieldValues? FieldsOf(byte[] line, LineReader reader)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                return FieldSupport.FromJson(document.RootElement, fields);
+            }
+            catch (Exception e) when (e is JsonException or UserErrorException)
+            {
+                throw new UserErrorException($"{reader.Path}, line {reader.LineNumber}: {e.Message} (was it changed while being read?)");
             }
         }
 

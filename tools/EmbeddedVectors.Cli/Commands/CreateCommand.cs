@@ -18,12 +18,19 @@ internal sealed class CreateCommand : Command
     private readonly Option<bool> _opq = EvOptions.Flag("opq", "Learn a rotation (OPQ) before the product quantizer.");
     private readonly Option<string?> _rows = EvOptions.Build.String("rows",
         "How segments keep the re-rank vectors: f16 (2 × D bytes a vector, the default), f32 (4 × D) or i8 (D; per-dimension offset and scale learned at training).", "f32|f16|i8");
+    private readonly Option<string[]> _fields = new("--field")
+    {
+        Description = $"Declares an indexed metadata field (repeatable), TYPE {FieldSupport.TypeList}; 'ev add --payloads' takes its value from the payload's top-level key NAME, and 'ev search --where' filters on it.",
+        HelpName = "NAME:TYPE",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
 
     public CreateCommand()
         : base("create", "Creates an empty store. --no-vectors keeps only the codes (no re-ranking); the store trains itself once it holds --training-threshold vectors (default max(256, 32 × nlist)).")
     {
         Add(_directory);
-        foreach (var option in new Option[] { _dim, _metric, _nlist, _m, _noVectors, _trainingThreshold, _sealThreshold, _codes, _opq, _rows }) Add(option);
+        foreach (var option in new Option[] { _dim, _metric, _nlist, _m, _noVectors, _trainingThreshold, _sealThreshold, _codes, _opq, _rows, _fields }) Add(option);
         SetAction(Run);
     }
 
@@ -36,6 +43,7 @@ internal sealed class CreateCommand : Command
         if (dim == 0) throw new UserErrorException("Missing required option --dim (the length of the vectors).");
         var vectorCodes = StoreSupport.ParseCodes(args.GetValue(_codes) ?? "pq8");
         var rows = StoreSupport.ParseRows(args.GetValue(_rows));
+        var fields = (args.GetValue(_fields) ?? []).Select(FieldSupport.ParseSpec).ToArray();
 
         if (File.Exists(directory)) throw new UserErrorException($"{directory} is a file; give a new or empty directory.");
         if (Directory.Exists(directory))
@@ -58,6 +66,7 @@ internal sealed class CreateCommand : Command
             Codes = vectorCodes,
             Opq = args.GetValue(_opq),
             Rows = rows ?? new EmbeddedVectorStoreOptions().Rows,
+            Fields = fields,
         };
         EmbeddedVectorStore store;
         try
@@ -66,7 +75,8 @@ internal sealed class CreateCommand : Command
         }
         catch (ArgumentException e)
         {
-            // Invalid shape (m not dividing the dimension, a training threshold below what training needs): a usage error.
+            // Invalid shape (m not dividing the dimension, a training threshold below what training needs, a bad or
+            // repeated field name): a usage error.
             string message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
             int actual = message.IndexOf("\nActual value was", StringComparison.Ordinal);
             throw new UserErrorException(actual >= 0 ? message[..actual] : message.ReplaceLineEndings(" "));
@@ -79,6 +89,7 @@ internal sealed class CreateCommand : Command
         Console.Out.WriteLine(info.StoreVectors
             ? $"  full vectors kept for re-ranking as {info.Rows} ({RowEncodingNames.Parse(info.Rows).BytesPerRow(info.Dimension)} bytes a vector)"
             : "  full vectors not kept (--no-vectors): --rerank is unavailable");
+        if (fields.Length > 0) Console.Out.WriteLine($"  fields: {FieldSupport.Describe(store.Fields)}");
         Console.Out.WriteLine($"  trains after {threshold:N0} vectors (or when 'ev add' brings that many); seals a segment every {options.SealThreshold:N0} entries");
         return 0;
     }

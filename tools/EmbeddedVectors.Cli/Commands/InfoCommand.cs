@@ -52,6 +52,15 @@ internal sealed class InfoCommand : Command
                 if (info.RecentError is double recent) w.WriteNumber("recent_error", recent);
                 else w.WriteNull("recent_error");
                 w.WriteBoolean("retrain_advised", info.RetrainAdvised);
+                w.WriteStartArray("fields");
+                foreach (var field in store.Fields)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", field.Name);
+                    w.WriteString("type", field.TypeName);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
                 var parts = info.BytesPerEntry;
                 w.WriteStartObject("bytes_per_entry");
                 w.WriteNumber("codes", Math.Round(parts.Codes, 2));
@@ -71,6 +80,7 @@ internal sealed class InfoCommand : Command
         Row("entries", $"{info.Count:N0}");
         Row("vectors", $"{info.Dimension}-dimensional, metric {info.Metric.ToShortName()}");
         Row("index", $"IVFPQ, nlist {info.NList}, m {info.M} ({info.Codes})");
+        Row("fields", FieldSupport.Describe(store.Fields));
         Row("re-rank vectors", info.StoreVectors ? $"kept ({info.Rows})" : "not kept");
         Row("trained", info.Trained ? "yes" : $"no (searches are exact; it trains at {threshold:N0} entries)");
         Row("segments", $"{info.Segments} ({info.SealedEntries:N0} sealed entries)");

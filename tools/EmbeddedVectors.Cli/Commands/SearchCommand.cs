@@ -24,6 +24,15 @@ internal sealed class SearchCommand : Command
     private readonly Option<int> _threads = EvOptions.Build.Int("threads", "Threads (0: all cores).", 0, min: 0);
     private readonly Option<string?> _out = EvOptions.Build.String("out", "Write each query's k ids, nearest first, to this .ivecs (.npy for 64-bit ids).", "results.ivecs");
     private readonly Option<bool> _json = EvOptions.Flag("json", "Print one JSON array a query, one line each, of {\"id\", \"distance\", \"payload\"}.");
+    private readonly Option<string?> _where = EvOptions.Build.String("where",
+        "Only entries whose fields pass this filter, e.g. \"year >= 2020 and lang == 'en'\" (==, !=, <, <=, >, >=, and, or, not, in (…), is [not] null, contains, contains any (…); id is the entry's id). "
+        + "A query gets min(k, matches) hits.", "FILTER");
+    private readonly Option<int> _exactBelow = EvOptions.Build.Int("exact-below",
+        "With --where: when the filter matches at most this many entries, score them exactly instead of probing cells (0: never).",
+        new StoreSearchOptions().ExactScanBelow, min: 0);
+    private readonly Option<int> _maxProbes = EvOptions.Build.Int("max-probes",
+        "With --where: the most cells probed while fewer than k matches were found (0: every cell, which guarantees min(k, matches) hits).", 0, min: 0, showDefault: false);
+    private readonly Option<bool> _explain = EvOptions.Flag("explain", "Print each query's plan and counts (plan, matches, cells probed, candidates) to stderr.");
 
     public SearchCommand()
         : base("search", "Searches every query. --out writes each query's k ids, nearest first (.ivecs; .npy for 64-bit ids); "
@@ -31,7 +40,7 @@ internal sealed class SearchCommand : Command
             + "otherwise prints the first queries' hits and the queries per second.")
     {
         Add(_directory);
-        foreach (var option in new Option[] { _queries, _k, _nprobe, _rerank, _threads, _out, _json }) Add(option);
+        foreach (var option in new Option[] { _queries, _k, _nprobe, _rerank, _threads, _out, _json, _where, _exactBelow, _maxProbes, _explain }) Add(option);
         SetAction(Run);
     }
 
@@ -45,6 +54,8 @@ internal sealed class SearchCommand : Command
         string? outPath = args.GetValue(_out);
         bool json = args.GetValue(_json);
         int threads = args.GetValue(_threads);
+        string? whereText = args.GetValue(_where);
+        bool explain = args.GetValue(_explain);
 
         bool wide = false;
         if (outPath != null)
@@ -65,7 +76,11 @@ internal sealed class SearchCommand : Command
         if (rerank > 0 && !info.StoreVectors)
             throw new UserErrorException($"--rerank needs the full vectors, but the store at {directory} was created with --no-vectors. Use --rerank 0.");
 
-        var options = new StoreSearchOptions { NProbe = nprobe, Rerank = rerank };
+        var where = whereText == null ? null : FieldSupport.ParseWhere(whereText, store.Fields);
+        var options = new StoreSearchOptions
+        {
+            NProbe = nprobe, Rerank = rerank, Where = where, ExactScanBelow = args.GetValue(_exactBelow), MaxProbes = args.GetValue(_maxProbes),
+        };
         int dim = queries.Dimension;
         long total = queries.Count;
         var buffer = new float[(int)Math.Min(QueriesPerBatch, Math.Max(1, total)) * dim];
@@ -84,6 +99,7 @@ internal sealed class SearchCommand : Command
                 clock.Restart();
                 BatchSearchResult result = store.SearchBatch(buffer.AsSpan(0, n * dim), k, options, threads);
                 searchSeconds += clock.Elapsed.TotalSeconds;
+                if (explain) Explain(store, buffer.AsSpan(0, n * dim), k, options, first);
                 if (writer != null) WriteIds(writer, result, wide, first, outPath!);
                 if (json) PrintJson(store, result);
                 for (int q = 0; q < n && first + q < TableQueries; q++)
@@ -114,10 +130,19 @@ internal sealed class SearchCommand : Command
             }
             AnsiConsole.Write(table);
         }
-        string settings = $"k {k}, nprobe {nprobe}, rerank {rerank}, threads {(threads == 0 ? "all cores" : threads.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+        string settings = $"k {k}, nprobe {nprobe}, rerank {rerank}, threads {(threads == 0 ? "all cores" : threads.ToString(System.Globalization.CultureInfo.InvariantCulture))}"
+            + (whereText != null ? $", where {whereText}" : "");
         Console.Out.WriteLine($"Searched {total:N0} queries in {searchSeconds:F3} s: {(total == 0 ? 0 : total / Math.Max(searchSeconds, 1e-9)):N0} queries/s ({settings}; store opened in {openSeconds * 1000:F1} ms, {info.Count:N0} entries).");
         if (outPath != null) Console.Out.WriteLine($"Wrote the ids of each query's {k} hits, nearest first, to {outPath} (-1 where fewer were found).");
         return 0;
+    }
+
+    /// <summary>One stderr line a query: the plan the search chose and its counts (so --json and --out stay as they are).</summary>
+    private static void Explain(EmbeddedVectorStore store, ReadOnlySpan<float> queries, int k, StoreSearchOptions options, long firstQuery)
+    {
+        int dim = store.Dimension;
+        for (int q = 0; q < queries.Length / dim; q++)
+            Console.Error.WriteLine($"explain: query {firstQuery + q}: {store.Explain(queries.Slice(q * dim, dim), k, options)}");
     }
 
     private static void WriteIds(VectorFileWriter writer, BatchSearchResult result, bool wide, long firstQuery, string path)
