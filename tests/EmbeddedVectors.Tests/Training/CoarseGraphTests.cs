@@ -145,6 +145,7 @@ public sealed class CoarseGraphTests
         var options = new EmbeddedVectorStoreOptions
         {
             Dimension = data.Dimension, NList = StoreNList, M = 48, CoarseGraphMinNList = graphMinNList,
+            Rows = RowEncoding.Float32, // rows re-ranked before and after the seal at close must be the same
             KMeans = new KMeansOptions { Iterations = 5 },
         };
         using var store = EmbeddedVectorStore.Create(path, options);
