@@ -59,20 +59,24 @@ public sealed partial class EmbeddedVectorStore
             // Chunks bound the memory of encoding and let the buffer seal at its threshold within a large batch.
             const int chunk = 4096;
             var addresses = new long[Math.Min(n, chunk)];
-            for (int start = 0; start < n; start += chunk)
+            try
             {
-                int count = Math.Min(chunk, n - start);
-                for (int i = 0; i < count; i++)
+                for (int start = 0; start < n; start += chunk)
                 {
-                    byte[] payload = payloads?[start + i] ?? [];
-                    addresses[i] = _log.AppendUpsert(ids[start + i], prepared.Slice((start + i) * Dimension, Dimension), payload);
-                    if (rows?[start + i] is { } row) _log.AppendFields(ids[start + i], FieldRow.Encode(_manifest.Fields, row));
+                    int count = Math.Min(chunk, n - start);
+                    for (int i = 0; i < count; i++)
+                    {
+                        byte[] payload = payloads?[start + i] ?? [];
+                        addresses[i] = _log.AppendUpsert(ids[start + i], prepared.Slice((start + i) * Dimension, Dimension), payload);
+                        if (rows?[start + i] is { } row) _log.AppendFields(ids[start + i], FieldRow.Encode(_manifest.Fields, row));
+                    }
+                    ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count),
+                        rows == null ? default : rows.AsSpan(start, count));
+                    if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
+                    if (_quantizer != null && _buffer.Count >= SealThreshold) SealLocked();
                 }
-                ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count),
-                    rows == null ? default : rows.AsSpan(start, count));
-                if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
-                if (_quantizer != null && _buffer.Count >= SealThreshold) SealLocked();
             }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "add"); }
         }
     }
 
@@ -85,7 +89,8 @@ public sealed partial class EmbeddedVectorStore
         {
             ThrowIfDisposed();
             if (!Contains(id)) return false;
-            _log.AppendDelete(id);
+            try { _log.AppendDelete(id); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "delete"); }
             ApplyDelete(id);
             return true;
         }
@@ -98,7 +103,8 @@ public sealed partial class EmbeddedVectorStore
         lock (_writer)
         {
             ThrowIfDisposed();
-            _log.Commit();
+            try { _log.Commit(); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "commit"); }
         }
     }
 
@@ -107,7 +113,14 @@ public sealed partial class EmbeddedVectorStore
     {
         ThrowIfReadOnly();
         // FASTER's commit covers everything enqueued before it; no lock is needed to wait for it.
-        await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (WriteFailures.IsWriteFailure(e))
+        {
+            lock (_writer) throw RecoverFromWriteFailureLocked(e, "commit");
+        }
     }
 
     /// <summary>
@@ -127,7 +140,8 @@ public sealed partial class EmbeddedVectorStore
         {
             ThrowIfDisposed();
             if (_quantizer != null) throw new InvalidOperationException("The store is already trained; its quantizers are fixed for its life.");
-            TrainLocked(prepared, n);
+            try { TrainLocked(prepared, n); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "training"); }
         }
     }
 
@@ -138,7 +152,8 @@ public sealed partial class EmbeddedVectorStore
         lock (_writer)
         {
             ThrowIfDisposed();
-            SealLocked();
+            try { SealLocked(); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "seal"); }
         }
     }
 

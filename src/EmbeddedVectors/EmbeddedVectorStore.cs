@@ -26,7 +26,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     private readonly EmbeddedVectorStoreOptions _options;
     private readonly FileStream? _lock;
-    private readonly IPayloadLog _log;
+    private IPayloadLog _log; // replaced only when a failed write leaves FASTER unable to commit (Reload.cs)
     private readonly Lock _writer = new();
 
     // The writer's state. It changes only under _state's write lock, which readers of ids (Get, Contains, GetInfo)
@@ -51,29 +51,13 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         try
         {
             _manifest = Manifest.Read(directory);
-            if (_manifest.Trained)
-            {
-                string quantizers = _manifest.QuantizerPath(directory);
-                var (coarse, pq) = QuantizerFile.Read(quantizers, _manifest);
-                var rotation = _manifest.Opq ? RotationFile.Read(quantizers, _manifest.Dimension) : null;
-                _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
-                if (_manifest.Shape.Rows == RowEncoding.Int8) _rowCodec = RowParametersFile.Read(directory, Dimension);
-            }
-            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape, _manifest.Fields));
+            (_quantizer, _rowCodec) = ReadQuantizers(_manifest);
+            OpenSegments(_manifest, segments);
             _segments = segments;
-            int logSegmentBits = _manifest.EffectiveLogSegmentBits;
-            log = options.PayloadLogFactory != null
-                ? options.PayloadLogFactory(Path.Combine(directory, LogDirectoryName), options.ReadOnly)
-                : FasterPayloadLog.Open(Path.Combine(directory, LogDirectoryName), options.ReadOnly, logSegmentBits);
+            log = OpenLog();
             _log = log;
             _buffer = NewBuffer(_quantizer);
-            _replaying = true;
-            _log.Replay(_manifest.SealedUntilAddress, ReplayRecord);
-            ApplyPendingUpsert(null);
-            _replaying = false;
-            _state.EnterWriteLock();
-            try { PublishLocked(); }
-            finally { _state.ExitWriteLock(); }
+            ReplayAndPublishLocked(_manifest.SealedUntilAddress);
             lock (_writer) StartMergeIfDueLocked();
         }
         catch
@@ -200,12 +184,16 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             if (_disposed) return;
             try
             {
-                if (!IsReadOnly)
+                if (!IsReadOnly && _broken == null)
                 {
                     SealLocked();
                     _log.Commit();
                     TruncateLogWhenUnpinnedLocked();
                 }
+            }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e))
+            {
+                throw WriteFailures.Describe(e, StorePath, "seal at close");
             }
             finally
             {
@@ -249,5 +237,6 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     {
         ThrowIfDisposed();
         if (IsReadOnly) throw new InvalidOperationException($"The store at {StorePath} was opened read-only.");
+        if (_broken != null) throw new EmbeddedVectorsException($"{_broken.Message} The store could not recover from it: dispose it and open it again.", _broken);
     }
 }
