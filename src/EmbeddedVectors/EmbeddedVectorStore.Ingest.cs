@@ -25,8 +25,12 @@ public sealed partial class EmbeddedVectorStore
 
     /// <summary>
     /// Adds or replaces many entries: <paramref name="vectors"/> holds one row of <see cref="Dimension"/> values per
-    /// id; <paramref name="payloads"/> one payload per id (or null for empty payloads).
+    /// id; <paramref name="payloads"/> one payload per id (or null for empty payloads). An id given twice in one batch
+    /// is upserted twice, in order: the last one wins. Every id, <see cref="long.MinValue"/> and
+    /// <see cref="long.MaxValue"/> included, is valid.
     /// </summary>
+    /// <exception cref="ArgumentException">A vector is invalid (wrong length, NaN or infinite, zero under the cosine metric), or a
+    /// vector with its payload exceeds the log's record limit (4 MiB − 12 bytes, <c>LogRecordFormat.MaxRecordBytes</c>); nothing is added.</exception>
     public void AddRange(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, IReadOnlyList<byte[]>? payloads = null)
         => AddRange(ids, vectors, payloads, null);
 
@@ -50,6 +54,8 @@ public sealed partial class EmbeddedVectorStore
         if (payloads != null && payloads.Count != n) throw new ArgumentException($"{n} vectors but {payloads.Count} payloads.", nameof(payloads));
         if (fields != null && fields.Count != n) throw new ArgumentException($"{n} vectors but {fields.Count} field values.", nameof(fields));
         if (n == 0) return;
+        // Every record must fit the log before any is appended: a batch goes in whole or not at all.
+        for (int i = 0; i < n; i++) LogRecordFormat.CheckedUpsertLength(vectors.Slice(i * Dimension, Dimension), payloads?[i] ?? []);
         var rows = fields == null ? null : new object?[]?[n];
         for (int i = 0; rows != null && i < n; i++) rows[i] = fields![i]?.ToRow(_manifest.Fields);
         ReadOnlySpan<float> prepared = Metric == Metric.Cosine ? NormalizedCopy(vectors, n) : vectors;
@@ -318,7 +324,14 @@ public sealed partial class EmbeddedVectorStore
     private float[] NormalizedCopy(ReadOnlySpan<float> vectors, int n)
     {
         var copy = vectors.ToArray();
-        for (int i = 0; i < n; i++) VectorKernels.Normalize(copy.AsSpan(i * Dimension, Dimension));
+        for (int i = 0; i < n; i++)
+        {
+            try { VectorKernels.Normalize(copy.AsSpan(i * Dimension, Dimension)); }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"Row {i} is the zero vector (or overflows): it has no direction, so the cosine metric cannot store or compare it.", nameof(vectors));
+            }
+        }
         return copy;
     }
 }

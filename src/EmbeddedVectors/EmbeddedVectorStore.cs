@@ -214,10 +214,16 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             // FileShare.None takes an exclusive advisory lock (flock on Unix), released by the OS when the process dies.
             return new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e)
+        // EWOULDBLOCK (Unix) and ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION (Windows): the lock is taken.
+        catch (IOException e) when (e.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021))
         {
             throw new EmbeddedVectorsException(
                 $"The store at {directory} is open for writing by another process (or another EmbeddedVectorStore in this one). Only one writer is allowed; open it with ReadOnly = true to read alongside.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EmbeddedVectorsException(
+                $"The store at {directory} cannot be opened for writing: its lock file cannot be created or written ({e.Message}). A store on a read-only directory or disk can be opened with ReadOnly = true.", e);
         }
     }
 

@@ -45,6 +45,13 @@ public sealed class SmallDisk : IDisposable
         catch (IOException) { } // full already
     }
 
+    /// <summary>Remounts the disk read-only (EROFS for every write, even root's).</summary>
+    public void RemountReadOnly()
+    {
+        var (code, output) = Run("mount", "-o", "remount,ro", Path);
+        Skip.If(code != 0, $"cannot remount read-only: {output.Trim()}");
+    }
+
     /// <summary>Deletes the filler file.</summary>
     public void FreeSpace() => File.Delete(Filler);
 
