@@ -25,8 +25,12 @@ public sealed partial class EmbeddedVectorStore
 
     /// <summary>
     /// Adds or replaces many entries: <paramref name="vectors"/> holds one row of <see cref="Dimension"/> values per
-    /// id; <paramref name="payloads"/> one payload per id (or null for empty payloads).
+    /// id; <paramref name="payloads"/> one payload per id (or null for empty payloads). An id given twice in one batch
+    /// is upserted twice, in order: the last one wins. Every id, <see cref="long.MinValue"/> and
+    /// <see cref="long.MaxValue"/> included, is valid.
     /// </summary>
+    /// <exception cref="ArgumentException">A vector is invalid (wrong length, NaN or infinite, zero under the cosine metric), or a
+    /// vector with its payload exceeds the log's record limit (4 MiB − 12 bytes, <c>LogRecordFormat.MaxRecordBytes</c>); nothing is added.</exception>
     public void AddRange(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, IReadOnlyList<byte[]>? payloads = null)
         => AddRange(ids, vectors, payloads, null);
 
@@ -50,6 +54,8 @@ public sealed partial class EmbeddedVectorStore
         if (payloads != null && payloads.Count != n) throw new ArgumentException($"{n} vectors but {payloads.Count} payloads.", nameof(payloads));
         if (fields != null && fields.Count != n) throw new ArgumentException($"{n} vectors but {fields.Count} field values.", nameof(fields));
         if (n == 0) return;
+        // Every record must fit the log before any is appended: a batch goes in whole or not at all.
+        for (int i = 0; i < n; i++) LogRecordFormat.CheckedUpsertLength(vectors.Slice(i * Dimension, Dimension), payloads?[i] ?? []);
         var rows = fields == null ? null : new object?[]?[n];
         for (int i = 0; rows != null && i < n; i++) rows[i] = fields![i]?.ToRow(_manifest.Fields);
         ReadOnlySpan<float> prepared = Metric == Metric.Cosine ? NormalizedCopy(vectors, n) : vectors;
@@ -59,20 +65,24 @@ public sealed partial class EmbeddedVectorStore
             // Chunks bound the memory of encoding and let the buffer seal at its threshold within a large batch.
             const int chunk = 4096;
             var addresses = new long[Math.Min(n, chunk)];
-            for (int start = 0; start < n; start += chunk)
+            try
             {
-                int count = Math.Min(chunk, n - start);
-                for (int i = 0; i < count; i++)
+                for (int start = 0; start < n; start += chunk)
                 {
-                    byte[] payload = payloads?[start + i] ?? [];
-                    addresses[i] = _log.AppendUpsert(ids[start + i], prepared.Slice((start + i) * Dimension, Dimension), payload);
-                    if (rows?[start + i] is { } row) _log.AppendFields(ids[start + i], FieldRow.Encode(_manifest.Fields, row));
+                    int count = Math.Min(chunk, n - start);
+                    for (int i = 0; i < count; i++)
+                    {
+                        byte[] payload = payloads?[start + i] ?? [];
+                        addresses[i] = _log.AppendUpsert(ids[start + i], prepared.Slice((start + i) * Dimension, Dimension), payload);
+                        if (rows?[start + i] is { } row) _log.AppendFields(ids[start + i], FieldRow.Encode(_manifest.Fields, row));
+                    }
+                    ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count),
+                        rows == null ? default : rows.AsSpan(start, count));
+                    if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
+                    if (_quantizer != null && _buffer.Count >= SealThreshold) SealLocked();
                 }
-                ApplyUpserts(ids.Slice(start, count), prepared.Slice(start * Dimension, count * Dimension), addresses.AsSpan(0, count),
-                    rows == null ? default : rows.AsSpan(start, count));
-                if (_quantizer == null && _buffer.Count - _buffer.DeletedCount >= _manifest.TrainingThreshold) TrainFromBufferLocked();
-                if (_quantizer != null && _buffer.Count >= SealThreshold) SealLocked();
             }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "add"); }
         }
     }
 
@@ -85,7 +95,8 @@ public sealed partial class EmbeddedVectorStore
         {
             ThrowIfDisposed();
             if (!Contains(id)) return false;
-            _log.AppendDelete(id);
+            try { _log.AppendDelete(id); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "delete"); }
             ApplyDelete(id);
             return true;
         }
@@ -98,7 +109,8 @@ public sealed partial class EmbeddedVectorStore
         lock (_writer)
         {
             ThrowIfDisposed();
-            _log.Commit();
+            try { _log.Commit(); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "commit"); }
         }
     }
 
@@ -107,7 +119,14 @@ public sealed partial class EmbeddedVectorStore
     {
         ThrowIfReadOnly();
         // FASTER's commit covers everything enqueued before it; no lock is needed to wait for it.
-        await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (WriteFailures.IsWriteFailure(e))
+        {
+            lock (_writer) throw RecoverFromWriteFailureLocked(e, "commit");
+        }
     }
 
     /// <summary>
@@ -127,7 +146,8 @@ public sealed partial class EmbeddedVectorStore
         {
             ThrowIfDisposed();
             if (_quantizer != null) throw new InvalidOperationException("The store is already trained; its quantizers are fixed for its life.");
-            TrainLocked(prepared, n);
+            try { TrainLocked(prepared, n); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "training"); }
         }
     }
 
@@ -138,7 +158,8 @@ public sealed partial class EmbeddedVectorStore
         lock (_writer)
         {
             ThrowIfDisposed();
-            SealLocked();
+            try { SealLocked(); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "seal"); }
         }
     }
 
@@ -304,7 +325,14 @@ public sealed partial class EmbeddedVectorStore
     private float[] NormalizedCopy(ReadOnlySpan<float> vectors, int n)
     {
         var copy = vectors.ToArray();
-        for (int i = 0; i < n; i++) VectorKernels.Normalize(copy.AsSpan(i * Dimension, Dimension));
+        for (int i = 0; i < n; i++)
+        {
+            try { VectorKernels.Normalize(copy.AsSpan(i * Dimension, Dimension)); }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"Row {i} is the zero vector (or overflows): it has no direction, so the cosine metric cannot store or compare it.", nameof(vectors));
+            }
+        }
         return copy;
     }
 }

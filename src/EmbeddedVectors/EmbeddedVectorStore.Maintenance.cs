@@ -59,41 +59,46 @@ public sealed partial class EmbeddedVectorStore
         lock (_writer)
         {
             ThrowIfDisposed();
-            SealLocked();
-            if (_quantizer == null || _segments.Count == 0) return;
-            long live = 0;
-            foreach (var segment in _segments) live += segment.Segment.Count - segment.Deleted.DeletedCount;
-            long number = _manifest.NextSegmentNumber;
-            SealedSegment? merged = null;
-            var sources = _segments.Select(segment => segment.View()).ToList();
-            try
-            {
-                if (live > 0) merged = WriteSegment(number, sources, live, CancellationToken.None);
-            }
-            finally
-            {
-                foreach (var source in sources) source.Owner.Release();
-            }
-            _log.Commit();
-            var manifest = _manifest with
-            {
-                Segments = merged == null ? [] : [merged.ToEntry()],
-                NextSegmentNumber = number + 1,
-                SealedUntilAddress = _log.CommittedUntilAddress,
-                Generation = _manifest.Generation + 1,
-            };
-            manifest.Write(StorePath);
-            var old = _segments;
-            SwapStateLocked(manifest, _quantizer, merged == null ? [] : [merged], _buffer, _bufferIds);
-            foreach (var segment in old)
-            {
-                // The files go when the last search that may scan them ends.
-                segment.MarkObsolete();
-                segment.Release();
-            }
-            // Every live payload is now in the new segment's payload file: the whole log up to here is dead.
-            TruncateLogWhenUnpinnedLocked(_log.CommittedUntilAddress);
+            try { CompactLocked(); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "compaction"); }
         }
+    }
+
+    private void CompactLocked()
+    {
+        SealLocked();
+        if (_quantizer == null || _segments.Count == 0) return;
+        _options.CompactionHook?.Invoke();
+        long live = 0;
+        foreach (var segment in _segments) live += segment.Segment.Count - segment.Deleted.DeletedCount;
+        long number = _manifest.NextSegmentNumber;
+        SealedSegment? merged = null;
+        var sources = _segments.Select(segment => segment.View()).ToList();
+        try
+        {
+            if (live > 0) merged = WriteSegment(number, sources, live, CancellationToken.None);
+        }
+        finally
+        {
+            foreach (var source in sources) source.Owner.Release();
+        }
+        var manifest = _manifest with
+        {
+            Segments = merged == null ? [] : [merged.ToEntry()],
+            NextSegmentNumber = number + 1,
+            Generation = _manifest.Generation + 1,
+        };
+        WriteManifestOrDiscard(() => _log.Commit(), ref manifest, merged);
+        var old = _segments;
+        SwapStateLocked(manifest, _quantizer, merged == null ? [] : [merged], _buffer, _bufferIds);
+        foreach (var segment in old)
+        {
+            // The files go when the last search that may scan them ends.
+            segment.MarkObsolete();
+            segment.Release();
+        }
+        // Every live payload is now in the new segment's payload file: the whole log up to here is dead.
+        TruncateLogWhenUnpinnedLocked(_log.CommittedUntilAddress);
     }
 
     /// <summary>Counts, sizes and parameters of the store.</summary>
@@ -230,7 +235,7 @@ public sealed partial class EmbeddedVectorStore
             SealedUntilAddress = sealedUntil,
             Generation = _manifest.Generation + 1,
         };
-        manifest.Write(StorePath);
+        WriteManifestOrDiscard(null, ref manifest, sealedBuffer);
         SwapStateLocked(manifest, _quantizer, segments, NewBuffer(_quantizer), []);
         foreach (var (segment, version) in staleDeletions) StoreFiles.TryDelete(Path.Combine(StorePath, DeletionBitmap.FileName(segment, version)));
         TruncateSealedLogLocked();

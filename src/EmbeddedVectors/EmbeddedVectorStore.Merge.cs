@@ -25,7 +25,11 @@ public sealed partial class EmbeddedVectorStore
             catch (AggregateException) { }
         }
         if (_mergeFailure is { } failure)
+        {
+            _mergeFailure = null; // reported once; merging resumes at the next seal (after space is freed, say)
+            if (WriteFailures.IsWriteFailure(failure)) throw WriteFailures.Describe(failure, StorePath, "background merge of segments");
             throw new EmbeddedVectorsException($"A background merge of segments failed: {failure.Message}", failure);
+        }
     }
 
     /// <summary>Starts a background merge when a size tier holds MergeFactor segments and none is running; the writer lock is held.</summary>

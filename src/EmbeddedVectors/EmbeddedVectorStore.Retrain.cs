@@ -35,12 +35,14 @@ public sealed partial class EmbeddedVectorStore
             ThrowIfDisposed();
             if (_quantizer == null) throw new InvalidOperationException("The store is not trained yet: it trains itself at its training threshold, or call Train.");
             if (!_manifest.StoreVectors) throw new InvalidOperationException("Retraining re-encodes the full vectors, but this store was created with StoreVectors = false.");
-            SealLocked();
+            try { SealLocked(); }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "seal"); }
             var sources = _segments.Select(segment => segment.View()).ToList();
             try
             {
                 RetrainLocked(sources, sampleSize);
             }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e)) { throw RecoverFromWriteFailureLocked(e, "retraining"); }
             finally
             {
                 foreach (var source in sources) source.Owner.Release();

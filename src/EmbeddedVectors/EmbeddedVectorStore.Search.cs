@@ -57,6 +57,7 @@ public sealed partial class EmbeddedVectorStore
             query.CopyTo(prepared);
             if (Metric == Metric.Cosine) VectorKernels.Normalize(prepared);
             int found;
+            RefreshIfChanged();
             var snapshot = AcquireSnapshot();
             try
             {

@@ -26,7 +26,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 
     private readonly EmbeddedVectorStoreOptions _options;
     private readonly FileStream? _lock;
-    private readonly IPayloadLog _log;
+    private IPayloadLog _log; // replaced only when a failed write leaves FASTER unable to commit (Reload.cs)
     private readonly Lock _writer = new();
 
     // The writer's state. It changes only under _state's write lock, which readers of ids (Get, Contains, GetInfo)
@@ -51,30 +51,13 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         try
         {
             _manifest = Manifest.Read(directory);
-            if (_manifest.Trained)
-            {
-                string quantizers = _manifest.QuantizerPath(directory);
-                var (coarse, pq) = QuantizerFile.Read(quantizers, _manifest);
-                _manifest = CoarseGraphFile.AttachAtOpen(directory, _manifest, coarse, options.CoarseGraphMinNList, options.ReadOnly);
-                var rotation = _manifest.Opq ? RotationFile.Read(quantizers, _manifest.Dimension) : null;
-                _quantizer = new IvfPqQuantizer(coarse, pq, MaxPrecomputedTableBytes, rotation);
-                if (_manifest.Shape.Rows == RowEncoding.Int8) _rowCodec = RowParametersFile.Read(directory, Dimension);
-            }
-            foreach (var entry in _manifest.Segments) segments.Add(SealedSegment.Open(directory, entry, _manifest.Shape, _manifest.Fields));
+            (_quantizer, _rowCodec) = ReadQuantizers(ref _manifest);
+            OpenSegments(_manifest, segments);
             _segments = segments;
-            int logSegmentBits = _manifest.EffectiveLogSegmentBits;
-            log = options.PayloadLogFactory != null
-                ? options.PayloadLogFactory(Path.Combine(directory, LogDirectoryName), options.ReadOnly)
-                : FasterPayloadLog.Open(Path.Combine(directory, LogDirectoryName), options.ReadOnly, logSegmentBits);
+            log = OpenLog();
             _log = log;
             _buffer = NewBuffer(_quantizer);
-            _replaying = true;
-            _log.Replay(_manifest.SealedUntilAddress, ReplayRecord);
-            ApplyPendingUpsert(null);
-            _replaying = false;
-            _state.EnterWriteLock();
-            try { PublishLocked(); }
-            finally { _state.ExitWriteLock(); }
+            ReplayAndPublishLocked(_manifest.SealedUntilAddress);
             lock (_writer) StartMergeIfDueLocked();
         }
         catch
@@ -201,12 +184,16 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             if (_disposed) return;
             try
             {
-                if (!IsReadOnly)
+                if (!IsReadOnly && _broken == null)
                 {
                     SealLocked();
                     _log.Commit();
                     TruncateLogWhenUnpinnedLocked();
                 }
+            }
+            catch (Exception e) when (WriteFailures.IsWriteFailure(e))
+            {
+                throw WriteFailures.Describe(e, StorePath, "seal at close");
             }
             finally
             {
@@ -227,10 +214,16 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             // FileShare.None takes an exclusive advisory lock (flock on Unix), released by the OS when the process dies.
             return new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e)
+        // EWOULDBLOCK (Unix) and ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION (Windows): the lock is taken.
+        catch (IOException e) when (e.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021))
         {
             throw new EmbeddedVectorsException(
                 $"The store at {directory} is open for writing by another process (or another EmbeddedVectorStore in this one). Only one writer is allowed; open it with ReadOnly = true to read alongside.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EmbeddedVectorsException(
+                $"The store at {directory} cannot be opened for writing: its lock file cannot be created or written ({e.Message}). A store on a read-only directory or disk can be opened with ReadOnly = true.", e);
         }
     }
 
@@ -250,5 +243,6 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     {
         ThrowIfDisposed();
         if (IsReadOnly) throw new InvalidOperationException($"The store at {StorePath} was opened read-only.");
+        if (_broken != null) throw new EmbeddedVectorsException($"{_broken.Message} The store could not recover from it: dispose it and open it again.", _broken);
     }
 }

@@ -83,6 +83,13 @@ public sealed record EmbeddedVectorStoreOptions
     /// <summary>Open without the write lock: other processes may read the same store while one writes. Default false.</summary>
     public bool ReadOnly { get; init; }
 
+    /// <summary>
+    /// Read-only opens: before each search, check (two file-time reads) whether the writer changed the manifest or
+    /// committed to the log, and <see cref="EmbeddedVectorStore.Refresh"/> when it did, so searches see other
+    /// processes' commits without reopening. Default false: call Refresh yourself.
+    /// </summary>
+    public bool AutoRefresh { get; init; }
+
     /// <summary>k-means settings for training.</summary>
     public KMeansOptions KMeans { get; init; } = new();
 
@@ -106,6 +113,9 @@ public sealed record EmbeddedVectorStoreOptions
 
     /// <summary>For tests: runs on the merge thread after a background merge wrote its segment, before it takes the writer lock.</summary>
     internal Action? MergeWrittenHook { get; init; }
+
+    /// <summary>For tests: runs in <see cref="EmbeddedVectorStore.Compact"/> after its seal, before the merged segment is written.</summary>
+    internal Action? CompactionHook { get; init; }
 
     internal int EffectiveM => M > 0 ? M : DefaultM;
 

@@ -33,7 +33,7 @@ internal sealed partial class FasterPayloadLog
             }
         }
         _log.TruncateUntil(address);
-        _log.Commit(spinWait: true);
+        Commit();
         CloseSegmentsBefore(_log.BeginAddress);
     }
 

@@ -86,6 +86,7 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
 
     private readonly IDevice _device;
     private readonly FasterLog _log;
+    private readonly FasterCommitFiles _commits;
     private readonly bool _readOnly;
     private readonly int _segmentSizeBits;
     private readonly string _segmentPathPrefix;
@@ -102,8 +103,9 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
     private int _readHint = 4096;
     private volatile bool _disposed;
 
-    private FasterPayloadLog(string directory, IDevice device, FasterLog log, bool readOnly, int segmentSizeBits)
+    private FasterPayloadLog(string directory, IDevice device, FasterLog log, FasterCommitFiles commits, bool readOnly, int segmentSizeBits)
     {
+        _commits = commits;
         Directory = directory;
         _device = device;
         _log = log;
@@ -156,12 +158,15 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
 
         IDevice device = Devices.CreateLogDevice(Path.Combine(fullPath, LogFileName), preallocateFile: false, deleteOnClose: false);
         FasterLog? log = null;
+        var commits = new FasterCommitFiles(fullPath, writer: !readOnly);
         try
         {
             log = new FasterLog(new FasterLogSettings
             {
                 LogDevice = device,
                 LogCommitDir = fullPath,
+                LogCommitManager = commits,
+                RemoveOutdatedCommits = false, // FasterCommitFiles removes them, once the newer one reads back
                 PageSizeBits = PageSizeBits,
                 MemorySizeBits = MemorySizeBits,
                 SegmentSizeBits = segmentSizeBits,
@@ -182,11 +187,12 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
             {
                 throw new CorruptFileException(fullPath, $"the log cannot be recovered to its last commit: {e.Message}");
             }
-            return new FasterPayloadLog(fullPath, device, log, readOnly, segmentSizeBits);
+            return new FasterPayloadLog(fullPath, device, log, commits, readOnly, segmentSizeBits);
         }
         catch
         {
             log?.Dispose();
+            commits.Dispose();
             device.Dispose();
             throw;
         }
@@ -216,13 +222,21 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
     {
         ThrowIfNotWritable();
         _log.Commit(spinWait: true);
+        ThrowIfCommitFileFailed();
     }
 
     /// <summary>Commits: completes once every record appended before the call is durable.</summary>
-    public ValueTask CommitAsync(CancellationToken cancellationToken = default)
+    public async ValueTask CommitAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfNotWritable();
-        return _log.CommitAsync(cancellationToken);
+        await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        ThrowIfCommitFileFailed();
+    }
+
+    /// <summary>A commit FASTER thinks done whose commit file did not reach the disk is not durable: say so.</summary>
+    private void ThrowIfCommitFileFailed()
+    {
+        if (_commits.Failure is { } failure) throw new IOException(failure.Message, failure);
     }
 
     /// <summary>
@@ -235,6 +249,7 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
             return;
         _disposed = true;
         _log.Dispose();
+        _commits.Dispose();
         _device.Dispose();
         foreach (long segment in _segments.Keys)
         {
