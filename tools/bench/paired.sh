@@ -16,7 +16,10 @@ data=${DATA:-$root/../shared/data/debian-minilm-384}
 cpu=${BENCH_CPU:-1}
 out=$root/out/paired; mkdir -p "$out"
 run() { nice -n -20 taskset -c "$cpu" "$@" > /dev/null; }
-common=(--queries "$data/query.fvecs" --gt "$data/groundtruth.ivecs" --nprobe 8,16,32 --k 10 --threads 1)
+# NPROBES: the nprobe list; put a warm-up value first (e.g. 64,8,16,32) to measure the others with every cell's
+# tables built (the store builds them lazily on a cell's first probe, so a first row also pays for that).
+nprobes=${NPROBES:-8,16,32}
+common=(--queries "$data/query.fvecs" --gt "$data/groundtruth.ivecs" --nprobe "$nprobes" --k 10 --threads 1)
 
 for kind in pq8 pq4fs; do
   store=$out/store-$kind
@@ -28,21 +31,26 @@ for kind in pq8 pq4fs; do
   fi
 done
 
+cases=${CASES:-memory-pq8 memory-pq4fs store-pq8 store-pq4fs}
 for pair in $(seq 1 "$pairs"); do
   for side in before after; do
     ev=${!side}
-    run "$ev" bench --base "$data/base.fvecs" --index ivfpq --nlist 1024 --m 48 --rerank 0 "${common[@]}" --json "$out/memory-pq8-$side-$pair.json"
-    run "$ev" bench --base "$data/base.fvecs" --index ivfpq --nlist 1024 --m 96 --codes pq4fs --rerank 100 "${common[@]}" --json "$out/memory-pq4fs-$side-$pair.json"
-    run "$ev" bench "$out/store-pq8" --rerank 0 "${common[@]}" --json "$out/store-pq8-$side-$pair.json"
-    run "$ev" bench "$out/store-pq4fs" --rerank 100 "${common[@]}" --json "$out/store-pq4fs-$side-$pair.json"
+    for case in $cases; do
+      case $case in
+        memory-pq8) run "$ev" bench --base "$data/base.fvecs" --index ivfpq --nlist 1024 --m 48 --rerank 0 "${common[@]}" --json "$out/$case-$side-$pair.json" ;;
+        memory-pq4fs) run "$ev" bench --base "$data/base.fvecs" --index ivfpq --nlist 1024 --m 96 --codes pq4fs --rerank 100 "${common[@]}" --json "$out/$case-$side-$pair.json" ;;
+        store-pq8) run "$ev" bench "$out/store-pq8" --rerank 0 "${common[@]}" --json "$out/$case-$side-$pair.json" ;;
+        store-pq4fs) run "$ev" bench "$out/store-pq4fs" --rerank 100 "${common[@]}" --json "$out/$case-$side-$pair.json" ;;
+      esac
+    done
   done
 done
 
-python3 - "$out" "$pairs" <<'PY'
+python3 - "$out" "$pairs" "$cases" <<'PY'
 import json, statistics, sys
-out, pairs = sys.argv[1], int(sys.argv[2])
+out, pairs, cases = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 lines = ["| case | nprobe | recall@10 before | recall@10 after | QPS before (runs) | QPS after (runs) | after / before (medians) |", "|---|---|---|---|---|---|---|"]
-for case in ["memory-pq8", "memory-pq4fs", "store-pq8", "store-pq4fs"]:
+for case in cases:
     runs = {side: [json.load(open(f"{out}/{case}-{side}-{p}.json")) for p in range(1, pairs + 1)] for side in ("before", "after")}
     for i, row in enumerate(runs["before"][0]["results"]):
         qps = {side: [r["results"][i]["qps"] for r in runs[side]] for side in runs}
