@@ -100,6 +100,9 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
     /// <summary>Entries appended, deleted ones included (the writer's count: readers use a view's).</summary>
     public int Count => (int)_ids.Length;
 
+    // Entries whose every array is written, stamp included (written last, by the one writer).
+    private int _published;
+
     public ReadOnlySpan<long> Ids => _ids.Span;
     public ReadOnlySpan<long> PayloadAddresses => _payloadAddresses.Span;
     public bool HasRows => keepRows;
@@ -135,6 +138,7 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
         _ids.Append(id);
         // The stamp last: a reader counts an entry only once its stamp is written, and every array it reads is by then.
         _appendedAt.Append(sequence);
+        Volatile.Write(ref _published, position + 1);
         return position;
     }
 
@@ -152,8 +156,12 @@ internal sealed class CodeList(int dimension, int codeSize, bool keepRows, bool 
     public int CountAt(long sequence)
     {
         if (sequence == CodeListsView.Latest) return Count;
+        // Most views see the whole list: if its last complete entry is visible, all are (stamps rise with position).
+        int published = Volatile.Read(ref _published);
         var appendedAt = _appendedAt.Items;
-        int low = 0, high = appendedAt.Length; // the first position not visible
+        if (published == 0) return 0;
+        if (published <= appendedAt.Length && Volatile.Read(ref appendedAt[published - 1]) <= sequence) return published;
+        int low = 0, high = Math.Min(published, appendedAt.Length); // the first position not visible
         while (low < high)
         {
             int middle = (low + high) >>> 1;
@@ -199,7 +207,10 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
     // No deletion at or before this view's sequence (counted when the writer made it): no test per candidate.
     private readonly bool _anyDeleted = lists.DeletedCount > 0;
 
-    public CellRun Cell(int cell) => lists.Lists[cell].Run(sequence, (long)cell << IndexBits, _anyDeleted);
+    // Nothing appended at or before this view (a freshly sealed or untouched buffer): no list to look at.
+    private readonly bool _empty = sequence != Latest && lists.Count == 0;
+
+    public CellRun Cell(int cell) => _empty ? default : lists.Lists[cell].Run(sequence, (long)cell << IndexBits, _anyDeleted);
 
     public FieldColumns? Columns(int cell, out long start)
     {
