@@ -37,8 +37,9 @@ public sealed partial class EmbeddedVectorStore
     {
         int factor = _options.MergeFactor;
         if (factor < 2 || IsReadOnly || _disposing || _mergeFailure != null || _merge is { IsCompleted: false }) return;
-        var picked = PickMerge(_segments, factor, SealThreshold);
-        if (picked == null) return;
+        var pickedIndexes = PickMerge(_segments.Select(segment => (segment.LiveCount, segment.Segment.Count)).ToList(), factor, SealThreshold);
+        if (pickedIndexes == null) return;
+        var picked = pickedIndexes.Select(i => _segments[i]).ToList();
         long number = _manifest.NextSegmentNumber;
         // Reserved in memory; written with the next manifest. A crash before that leaves an unnamed file that a later
         // segment of the same number replaces.
@@ -54,26 +55,28 @@ public sealed partial class EmbeddedVectorStore
     }
 
     /// <summary>
-    /// The segments to merge next: the smallest tier holding at least <paramref name="factor"/> segments, where
-    /// tier t holds segments of [unit·factor^t, unit·factor^(t+1)) live entries; null when no tier is full.
+    /// Which segments to merge next, by index: the smallest tier holding at least <paramref name="factor"/>
+    /// segments, where tier t holds segments of [unit·factor^t, unit·factor^(t+1)) live entries; null when no tier
+    /// is full. <paramref name="segments"/> gives each segment's live entries and its entries, deleted ones included.
     /// </summary>
-    internal static List<SealedSegment>? PickMerge(IReadOnlyList<SealedSegment> segments, int factor, int unit)
+    internal static List<int>? PickMerge(IReadOnlyList<(long Live, long Entries)> segments, int factor, int unit)
     {
-        var tiers = new SortedDictionary<int, List<SealedSegment>>();
-        foreach (var segment in segments)
+        var tiers = new SortedDictionary<int, List<int>>();
+        for (int i = 0; i < segments.Count; i++)
         {
             int tier = 0;
-            for (long size = Math.Max(1, unit) * (long)factor; segment.LiveCount >= size && tier < 40; size *= factor) tier++;
+            for (long size = Math.Max(1, unit) * (long)factor; segments[i].Live >= size && tier < 40; size *= factor) tier++;
             if (!tiers.TryGetValue(tier, out var members)) tiers[tier] = members = [];
-            members.Add(segment);
+            members.Add(i);
         }
         foreach (var members in tiers.Values)
         {
             if (members.Count < factor) continue;
+            var picked = members.GetRange(0, factor);
             long total = 0;
-            foreach (var member in members.Take(factor)) total += member.Segment.Count;
+            foreach (int i in picked) total += segments[i].Entries;
             if (total > Array.MaxLength) continue; // a segment's ids are sorted in one array when written
-            return members.Take(factor).ToList();
+            return picked;
         }
         return null;
     }

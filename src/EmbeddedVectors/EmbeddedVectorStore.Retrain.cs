@@ -94,7 +94,7 @@ public sealed partial class EmbeddedVectorStore
             source.Release();
         }
         // The old quantizers live on in memory for searches still using them; their files are no longer named.
-        if (oldQuantizers != StorePath) TryDeleteDirectory(oldQuantizers);
+        if (oldQuantizers != StorePath) StoreFiles.TryDeleteDirectory(oldQuantizers);
         else
         {
             StoreFiles.TryDelete(Path.Combine(StorePath, QuantizerFile.FileName));
@@ -173,13 +173,6 @@ public sealed partial class EmbeddedVectorStore
             done += pending;
             pending = 0;
         }
-    }
-
-    private static void TryDeleteDirectory(string path)
-    {
-        try { Directory.Delete(path, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>List balance over the segments and the buffer, for <see cref="StoreInfo"/>.</summary>

@@ -170,4 +170,12 @@ internal static class StoreFiles
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
+
+    /// <summary>Deletes a directory the manifest no longer names (old quantizer files), whole; as for files, one left behind harms nothing.</summary>
+    public static void TryDeleteDirectory(string path)
+    {
+        try { Directory.Delete(path, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
 }

@@ -27,16 +27,17 @@ public sealed class MergeTests
     [Fact]
     public void The_policy_merges_the_smallest_full_tier()
     {
-        Assert.Null(EmbeddedVectorStore.PickMerge([], 4, Unit));
-        // Tier sizes relative to the unit: [1, 4) is tier 0, [4, 16) tier 1, …
-        Assert.Equal(0, TierOf(1)); Assert.Equal(0, TierOf(3.9)); Assert.Equal(1, TierOf(4)); Assert.Equal(2, TierOf(16));
+        static List<int>? Pick(params long[] live) => EmbeddedVectorStore.PickMerge(live.Select(n => (n, n)).ToList(), 4, Unit);
 
-        static int TierOf(double units)
-        {
-            int tier = 0;
-            for (double size = 4; units >= size; size *= 4) tier++;
-            return tier;
-        }
+        Assert.Null(EmbeddedVectorStore.PickMerge([], 4, Unit));
+        // Tier 0 holds [1, 4) units, tier 1 [4, 16), tier 2 [16, 64): three of a tier are not enough.
+        Assert.Null(Pick(Unit, 3 * Unit, 2 * Unit, 4 * Unit, 15 * Unit, 16 * Unit));
+        Assert.Equal([0, 2, 3, 5], Pick(Unit, 4 * Unit, 3 * Unit, Unit / 2, 5 * Unit, 3 * Unit + 399));
+        // The smallest full tier goes first, and only the first four of it.
+        Assert.Equal([1, 2, 4, 5], Pick(16 * Unit, 4 * Unit, 5 * Unit, 20 * Unit, 15 * Unit, 8 * Unit, 9 * Unit, 30 * Unit, 63 * Unit));
+        // Deleted entries do not count towards the tier, and a merge whose ids could not be sorted in one array is skipped.
+        Assert.Equal([0, 1, 2, 3], EmbeddedVectorStore.PickMerge([(Unit, 50 * Unit), (Unit, Unit), (Unit, Unit), (Unit, Unit)], 4, Unit));
+        Assert.Null(EmbeddedVectorStore.PickMerge([(Unit, Array.MaxLength), (Unit, Unit), (Unit, Unit), (Unit, Unit)], 4, Unit));
     }
 
     [Fact]
