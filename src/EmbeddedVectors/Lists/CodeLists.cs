@@ -210,7 +210,10 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
     // Nothing appended at or before this view (a freshly sealed or untouched buffer): no list to look at.
     private readonly bool _empty = sequence != Latest && lists.Count == 0;
 
-    public CellRun Cell(int cell) => _empty ? default : lists.Lists[cell].Run(sequence, (long)cell << IndexBits, _anyDeleted);
+    // The cell array itself, so reaching a row is one load fewer (re-ranking reaches a hundred rows a query).
+    private readonly CodeList[] _cells = lists.Lists;
+
+    public CellRun Cell(int cell) => _empty ? default : _cells[cell].Run(sequence, (long)cell << IndexBits, _anyDeleted);
 
     public FieldColumns? Columns(int cell, out long start)
     {
@@ -220,9 +223,12 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
 
     public ReadOnlySpan<byte> Row(long position, out long id)
     {
-        var list = lists.Lists[(int)(position >> IndexBits)];
+        var list = _cells[(int)(position >> IndexBits)];
         int index = (int)(position & ((1L << IndexBits) - 1));
         id = list.IdAt(index);
         return MemoryMarshal.AsBytes(list.RowAt(index));
     }
+
+    public ReadOnlySpan<byte> RowAt(long position) =>
+        MemoryMarshal.AsBytes(_cells[(int)(position >> IndexBits)].RowAt((int)(position & ((1L << IndexBits) - 1))));
 }

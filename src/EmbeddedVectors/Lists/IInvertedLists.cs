@@ -24,6 +24,9 @@ internal interface IInvertedLists
     /// and id of the entry at <paramref name="position"/>, a value <see cref="CellRun.Position"/> gave.
     /// </summary>
     ReadOnlySpan<byte> Row(long position, out long id);
+
+    /// <summary>The full row at <paramref name="position"/> without its id (to prefetch it: the id lives elsewhere in memory).</summary>
+    ReadOnlySpan<byte> RowAt(long position);
 }
 
 /// <summary>

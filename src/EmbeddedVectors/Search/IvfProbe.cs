@@ -10,6 +10,9 @@ namespace EmbeddedVectors.Search;
 internal interface IRerankSource
 {
     ReadOnlySpan<byte> Row(long label, out long id, out RowCodec rows);
+
+    /// <summary>The row alone, to prefetch it before it is read.</summary>
+    ReadOnlySpan<byte> RowAt(long label);
 }
 
 /// <summary>
@@ -106,16 +109,17 @@ internal ref struct IvfProbe
         Span<float> distances, Span<long> ids)
         where TSource : IRerankSource, allows ref struct
     {
-        int candidates = shortlist.SortAscending();
+        // Every shortlisted row is scored again, so the shortlist's own order does not matter.
+        int candidates = shortlist.TakeUnordered();
         var labels = SearchScratch.Current.ShortlistLabels(candidates);
         var final = new TopKHeap(distances, ids);
         // Shortlisted rows are scattered over memory (or a mapped file): fetching a few rows ahead overlaps their
         // cache misses with the distance computations, which otherwise wait on each row in turn.
         const int ahead = 8;
-        for (int i = 0; i < Math.Min(ahead, candidates); i++) Prefetch(source.Row(labels[i], out _, out _));
+        for (int i = 0; i < Math.Min(ahead, candidates); i++) Prefetch(source.RowAt(labels[i]));
         for (int i = 0; i < candidates; i++)
         {
-            if (i + ahead < candidates) Prefetch(source.Row(labels[i + ahead], out _, out _));
+            if (i + ahead < candidates) Prefetch(source.RowAt(labels[i + ahead]));
             var row = source.Row(labels[i], out long id, out var rows);
             // The row stays encoded: the kernels decode it in registers.
             final.Push(rows.RankingDistance(rankingMetric, query, row), id);

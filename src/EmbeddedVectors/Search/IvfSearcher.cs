@@ -141,16 +141,28 @@ internal static class IvfSearcher
     }
 
     /// <summary>Resolves shortlist labels to rows through the source they name.</summary>
-    private readonly ref struct SourceRows(ReadOnlySpan<IInvertedLists> sources) : IRerankSource
+    private ref struct SourceRows(ReadOnlySpan<IInvertedLists> sources) : IRerankSource
     {
         private readonly ReadOnlySpan<IInvertedLists> _sources = sources;
+        // Consecutive shortlist entries mostly come from one source (always, for the in-memory index): its codec is
+        // looked up once per run of them rather than once per row.
+        private int _codecSource = -1;
+        private RowCodec? _codec;
 
         public ReadOnlySpan<byte> Row(long label, out long id, out RowCodec rows)
         {
-            var source = _sources[ShortlistLabel.Source(label)];
-            rows = source.Rows!;
+            int index = ShortlistLabel.Source(label);
+            var source = _sources[index];
+            if (index != _codecSource)
+            {
+                _codec = source.Rows!;
+                _codecSource = index;
+            }
+            rows = _codec!;
             return source.Row(ShortlistLabel.Position(label), out id);
         }
+
+        public readonly ReadOnlySpan<byte> RowAt(long label) => _sources[ShortlistLabel.Source(label)].RowAt(ShortlistLabel.Position(label));
     }
 }
 

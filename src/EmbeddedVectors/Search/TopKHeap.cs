@@ -40,6 +40,17 @@ internal ref struct TopKHeap
         }
     }
 
+    /// <summary>
+    /// Leaves the kept candidates at the front of the storage in heap order, not sorted, and returns how many there
+    /// are: for a caller that scores them all again, to which sorting would be wasted. The heap is then spent.
+    /// </summary>
+    public int TakeUnordered()
+    {
+        int n = _count;
+        _count = 0;
+        return n;
+    }
+
     /// <summary>Sorts the kept candidates nearest first, in place, and returns how many there are. The heap is then spent.</summary>
     public int SortAscending()
     {

@@ -158,6 +158,8 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
         id = owner.Segment.IdAt(position);
         return owner.Segment.RowAt(position);
     }
+
+    public ReadOnlySpan<byte> RowAt(long position) => owner.Segment.RowAt(position);
 }
 
 /// <summary>File housekeeping shared by the store's maintenance paths.</summary>

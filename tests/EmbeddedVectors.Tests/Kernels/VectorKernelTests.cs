@@ -160,4 +160,25 @@ public sealed class VectorKernelTests
         heap.Push(1, 2);
         Assert.Equal(2, heap.SortAscending());
     }
+
+    [Fact]
+    public void TopKHeap_taken_unordered_holds_the_same_k_as_sorted()
+    {
+        var random = new Random(11);
+        var sortedDistances = new float[100];
+        var sortedIds = new long[100];
+        var unorderedDistances = new float[100];
+        var unorderedIds = new long[100];
+        var sorted = new TopKHeap(sortedDistances, sortedIds);
+        var unordered = new TopKHeap(unorderedDistances, unorderedIds);
+        for (int i = 0; i < 5000; i++)
+        {
+            float d = random.Next(300);
+            sorted.Push(d, i);
+            unordered.Push(d, i);
+        }
+        Assert.Equal(sorted.SortAscending(), unordered.TakeUnordered());
+        var taken = unorderedIds.Zip(unorderedDistances).OrderBy(p => p.Second).ThenBy(p => p.First).Select(p => p.First).ToArray();
+        Assert.Equal(sortedIds, taken);
+    }
 }
