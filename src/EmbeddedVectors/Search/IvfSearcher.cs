@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using EmbeddedVectors.IO;
 using EmbeddedVectors.Kernels;
@@ -83,13 +84,19 @@ internal static class IvfSearcher
         return IvfProbe.Rerank(query, quantizer.RankingMetric, ref heap, ref rows, distances, ids, request.ReadAhead, advise);
     }
 
-    /// <summary>Tells the kernel which mapped code pages the first <paramref name="cells"/> probes will scan.</summary>
+    /// <summary>Tells the kernel which mapped code and id pages the first <paramref name="cells"/> probes will read.</summary>
     private static void AdviseCells(ReadOnlySpan<IInvertedLists> sources, ref IvfProbe probe, int cells)
     {
         foreach (var source in sources)
         {
             if (!source.IsMapped) continue;
-            for (int p = 0; p < cells; p++) MemoryAdvice.WillNeed(source.Cell(probe.List(p)).Codes);
+            for (int p = 0; p < cells; p++)
+            {
+                var run = source.Cell(probe.List(p));
+                MemoryAdvice.WillNeed(run.Codes);
+                // Re-ranking reads each shortlisted entry's id from its cell's run too.
+                MemoryAdvice.WillNeed(MemoryMarshal.AsBytes(run.Ids));
+            }
         }
     }
 

@@ -12,8 +12,9 @@ namespace EmbeddedVectors.Search;
 /// </summary>
 /// <remarks>
 /// Automatic mode watches the time re-ranking spends per row: a row read that took longer than
-/// <see cref="FaultNanoseconds"/> on average came from the disk, so later queries advise; while advising, one query
-/// in <see cref="ProbeEvery"/> reads without advice to see whether the pages have become resident.
+/// <see cref="FaultNanoseconds"/> on average came from the disk, so after two such queries in a row later queries
+/// advise; while advising, one query in <see cref="ProbeEvery"/> reads without advice, and two such probes in a
+/// row that read fast stop the advice.
 /// </remarks>
 internal sealed class ReadAhead
 {
@@ -27,7 +28,7 @@ internal sealed class ReadAhead
     private readonly bool? _forced;
     private volatile bool _advising;
     private int _queries;
-    private int _slowInARow;
+    private int _againstInARow;
 
     /// <param name="forced">True: always advise; false: never; null: decide by measurement.</param>
     public ReadAhead(bool? forced = null)
@@ -47,13 +48,19 @@ internal sealed class ReadAhead
     public void Observe(bool advised, int rows, long ticks)
     {
         if (_forced != null || rows == 0 || advised) return;
-        // Only unadvised reads measure the device: advised ones overlap and look fast either way. Two slow queries
-        // in a row are needed to start advising, so one preempted query does not.
+        // Only unadvised reads measure the device: advised ones overlap and look fast either way. Two observations
+        // in a row are needed to switch either way, so one preempted query (or one row that happened to be cached)
+        // does not.
         bool slow = ticks * NanosecondsPerTick / rows > FaultNanoseconds;
-        int streak = slow ? Math.Min(_slowInARow + 1, 2) : 0;
-        if (streak != _slowInARow) _slowInARow = streak;
-        bool advising = streak == 2 || (slow && _advising);
-        if (advising != _advising) _advising = advising;
+        bool advising = _advising;
+        if (slow == advising)
+        {
+            if (_againstInARow != 0) _againstInARow = 0;
+            return;
+        }
+        if (++_againstInARow < 2) return;
+        _againstInARow = 0;
+        _advising = slow;
     }
 
     /// <summary>Whether queries are advising now (for tests and <c>Explain</c>).</summary>

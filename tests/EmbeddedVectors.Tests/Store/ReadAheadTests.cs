@@ -44,7 +44,7 @@ public sealed class ReadAheadTests
     }
 
     [SkippableFact]
-    public void Automatic_mode_advises_after_two_slow_queries_and_stops_after_a_fast_one()
+    public void Automatic_mode_advises_after_two_slow_queries_and_stops_after_two_fast_ones()
     {
         Skip.IfNot(MemoryAdvice.Available, "This OS takes no memory advice (madvise), so read-ahead is always off.");
         var readAhead = new ReadAhead();
@@ -59,6 +59,11 @@ public sealed class ReadAheadTests
         Assert.Equal(ReadAhead.ProbeEvery - 1, advised); // one query in ProbeEvery reads without, to measure
         readAhead.Observe(advised: true, rows: 100, fast); // advised reads say nothing about the disk
         Assert.True(readAhead.Advising);
+        readAhead.Observe(advised: false, rows: 100, fast);
+        Assert.True(readAhead.Advising); // one fast probe may have met rows another query had just read
+        readAhead.Observe(advised: false, rows: 100, slow);
+        readAhead.Observe(advised: false, rows: 100, fast);
+        Assert.True(readAhead.Advising); // fast, slow, fast: not two in a row
         readAhead.Observe(advised: false, rows: 100, fast);
         Assert.False(readAhead.Advising);
         Assert.False(readAhead.ShouldAdvise());
