@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace EmbeddedVectors;
 
@@ -10,6 +11,22 @@ internal abstract class FilterNode
 {
     /// <summary>Whether entry <paramref name="index"/> of <paramref name="columns"/> (null: every field null) with <paramref name="id"/> passes.</summary>
     public abstract bool Match(FieldColumns? columns, int index, long id);
+
+    /// <summary>
+    /// Appends a text that identifies what this node matches, built from the compiled values (field ordinals, ticks,
+    /// exact doubles), so two filters with one key match the same entries of a segment: the key of the per-segment
+    /// match cache. False when the node cannot be keyed (an opaque id delegate).
+    /// </summary>
+    public abstract bool AppendKey(StringBuilder key);
+
+    /// <summary>The cache key of this filter, or null when it has none.</summary>
+    public string? CacheKey()
+    {
+        var key = new StringBuilder();
+        return AppendKey(key) ? key.ToString() : null;
+    }
+
+    private protected static void AppendText(StringBuilder key, string text) => key.Append(text.Length).Append(':').Append(text);
 }
 
 internal sealed class CompareFilter(string name, FilterOperator op, object value) : Filter
@@ -153,12 +170,24 @@ internal sealed class LongCompare(int field, FilterOperator op, long value) : Fi
 {
     public override bool Match(FieldColumns? columns, int index, long id)
         => columns != null && columns.IsPresent(field, index) && FilterValues.Holds(op, columns.Long(field, index).CompareTo(value));
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("L(").Append(field).Append(',').Append((int)op).Append(',').Append(value).Append(')');
+        return true;
+    }
 }
 
 internal sealed class DoubleCompare(int field, FilterOperator op, double value) : FilterNode
 {
     public override bool Match(FieldColumns? columns, int index, long id)
         => columns != null && columns.IsPresent(field, index) && FilterValues.Holds(op, columns.Double(field, index).CompareTo(value));
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("D(").Append(field).Append(',').Append((int)op).Append(',').Append(BitConverter.DoubleToInt64Bits(value)).Append(')');
+        return true;
+    }
 }
 
 internal sealed class StringCompare(int field, FilterOperator op, string value) : FilterNode
@@ -166,12 +195,26 @@ internal sealed class StringCompare(int field, FilterOperator op, string value) 
     public override bool Match(FieldColumns? columns, int index, long id)
         => columns != null && columns.IsPresent(field, index)
            && FilterValues.Holds(op, string.CompareOrdinal((string)columns.Object(field, index)!, value));
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("S(").Append(field).Append(',').Append((int)op).Append(',');
+        AppendText(key, value);
+        key.Append(')');
+        return true;
+    }
 }
 
 internal sealed class NullNode(int field, bool isNull) : FilterNode
 {
     public override bool Match(FieldColumns? columns, int index, long id)
         => (columns != null && columns.IsPresent(field, index)) != isNull;
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("N(").Append(field).Append(',').Append(isNull ? 1 : 0).Append(')');
+        return true;
+    }
 }
 
 internal sealed class TagsNode(int field, string[] tags) : FilterNode
@@ -185,11 +228,33 @@ internal sealed class TagsNode(int field, string[] tags) : FilterNode
                 if (string.Equals(tag, wanted, StringComparison.Ordinal)) return true;
         return false;
     }
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("T(").Append(field);
+        foreach (var tag in tags)
+        {
+            key.Append(',');
+            AppendText(key, tag);
+        }
+        key.Append(')');
+        return true;
+    }
 }
 
 internal sealed class IdNode(HashSet<long>? ids, Func<long, bool>? predicate) : FilterNode
 {
     public override bool Match(FieldColumns? columns, int index, long id) => ids != null ? ids.Contains(id) : predicate!(id);
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        if (ids == null) return false; // a delegate may answer differently from one search to the next
+        var sorted = new long[ids.Count];
+        ids.CopyTo(sorted);
+        Array.Sort(sorted);
+        key.Append("I(").AppendJoin(',', sorted).Append(')');
+        return true;
+    }
 }
 
 internal sealed class AnyNode(FilterNode[] nodes) : FilterNode
@@ -200,15 +265,45 @@ internal sealed class AnyNode(FilterNode[] nodes) : FilterNode
             if (node.Match(columns, index, id)) return true;
         return false;
     }
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("A(");
+        foreach (var node in nodes)
+        {
+            if (!node.AppendKey(key)) return false;
+            key.Append(',');
+        }
+        key.Append(')');
+        return true;
+    }
 }
 
 internal sealed class LogicalNode(bool and, FilterNode left, FilterNode right) : FilterNode
 {
     public override bool Match(FieldColumns? columns, int index, long id)
         => and ? left.Match(columns, index, id) && right.Match(columns, index, id) : left.Match(columns, index, id) || right.Match(columns, index, id);
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append(and ? "&(" : "|(");
+        if (!left.AppendKey(key)) return false;
+        key.Append(',');
+        if (!right.AppendKey(key)) return false;
+        key.Append(')');
+        return true;
+    }
 }
 
 internal sealed class NotNode(FilterNode inner) : FilterNode
 {
     public override bool Match(FieldColumns? columns, int index, long id) => !inner.Match(columns, index, id);
+
+    public override bool AppendKey(StringBuilder key)
+    {
+        key.Append("!(");
+        if (!inner.AppendKey(key)) return false;
+        key.Append(')');
+        return true;
+    }
 }
