@@ -139,14 +139,16 @@ internal readonly ref struct MatchBitmap
         if (cached != null) cached.CopyTo(target);
         else
         {
-            // Cached bits hold every entry that matches, deleted or not (later views delete more); uncached ones
-            // skip deleted entries so that a delegate never sees them.
-            var fresh = key == null ? null : new ulong[target.Length];
+            // Keyed filters are evaluated a column at a time over every entry, deleted or not (cached bits serve
+            // later views, which delete more); the deletions are applied below. Unkeyed ones (with a delegate) go
+            // entry by entry and skip deleted entries, so that a delegate never sees them.
+            var fresh = key != null && view.Owner.Matches.SeenBefore(key) ? new ulong[target.Length] : null;
             var into = fresh ?? target;
             var columns = view.Owner.Fields;
-            for (long position = 0; position < segment.Count; position++)
+            if (key != null) where.MatchAll(columns, segment.AllIds, into);
+            else for (long position = 0; position < segment.Count; position++)
             {
-                if (fresh == null && anyDeleted && deleted.IsDeleted(position)) continue;
+                if (anyDeleted && deleted.IsDeleted(position)) continue;
                 long id = segment.IdAt(position);
                 if (where.Match(columns, (int)position, id) && (filter == null || filter(id)))
                     into[(int)(position >> 6)] |= 1UL << (int)(position & 63);

@@ -37,7 +37,29 @@ internal sealed class FiltersCommand : StoreBenchCommand
 
     /// <summary>The filters measured: none, then bucket &lt; t for each selectivity.</summary>
     private static readonly (string Name, int Below)[] Selectivities =
-        [("none", -1), ("0.01%", 1), ("0.1%", 10), ("1%", 100), ("10%", 1_000), ("50%", 5_000), ("100%", Buckets)];
+        [("none", -1), ("0.01%", 1), ("0.1%", 10), ("1%", 100), ("10%", 1_000), ("50%", 5_000), ("100%", Buckets), ("1%, new each query", NewRangeEachQuery)];
+
+    /// <summary>The selectivity entry whose filter changes with every query (a range of 100 buckets): what a search costs when no segment has its matches cached.</summary>
+    private const int NewRangeEachQuery = -2;
+
+    /// <summary>The first bucket of query <paramref name="q"/>'s range for <see cref="NewRangeEachQuery"/>.</summary>
+    private static int RangeStart(int q) => q * 97 % (Buckets - 100);
+
+    /// <summary>Whether a row of <paramref name="bucket"/> passes filter <paramref name="below"/> for query <paramref name="q"/>.</summary>
+    private static bool Passes(int below, int q, int bucket) => below switch
+    {
+        -1 => true,
+        NewRangeEachQuery => bucket >= RangeStart(q) && bucket < RangeStart(q) + 100,
+        _ => bucket < below,
+    };
+
+    /// <summary>The options of query <paramref name="q"/> under filter <paramref name="below"/>.</summary>
+    private static StoreSearchOptions OptionsOf(StoreSearchOptions setting, int below, int q) => below switch
+    {
+        -1 => setting,
+        NewRangeEachQuery => setting with { Where = Filter.Field("bucket") >= (long)RangeStart(q) & Filter.Field("bucket") < (long)(RangeStart(q) + 100) },
+        _ => setting with { Where = Filter.Field("bucket") < below },
+    };
 
     /// <summary>The settings measured by default: the library's defaults, and the defaults before issue 9 was finished (nprobe 16, no re-ranking).</summary>
     private static readonly (string Name, StoreSearchOptions Options)[] DefaultSettings =
@@ -107,11 +129,12 @@ internal sealed class FiltersCommand : StoreBenchCommand
                 for (int f = 0; f < Selectivities.Length; f++)
                 {
                     var (name, below) = Selectivities[f];
-                    var options = below < 0 ? setting : setting with { Where = Filter.Field("bucket") < below };
-                    long matches = below < 0 ? data.BaseRows : buckets.Count(b => b < below);
+                    var options = Enumerable.Range(0, queryCount).Select(q => OptionsOf(setting, below, q)).ToArray();
+                    var matches = Enumerable.Range(0, queryCount).Select(q => (long)buckets.Count(b => Passes(below, q, b))).ToArray();
                     var measured = Measure(store, data, queryCount, k, options, reps, truths[f], matches);
-                    var plan = store.Explain(data.Query(0), k, options);
-                    table.Add(settingName, below < 0 ? "(none)" : $"bucket < {below}", name, matches, plan.Plan, plan.CellsProbed, measured.Short,
+                    var plan = store.Explain(data.Query(0), k, options[0]);
+                    string filterText = below switch { -1 => "(none)", NewRangeEachQuery => "b <= bucket < b + 100", _ => $"bucket < {below}" };
+                    table.Add(settingName, filterText, name, matches[0], plan.Plan, plan.CellsProbed, measured.Short,
                         measured.Recall, measured.Qps.Median, measured.Qps.Min, measured.Qps.Max);
                     Console.Error.WriteLine($"{settingName}, {name}: recall {measured.Recall:F3}, {measured.Qps.Median:F0} QPS, {measured.Short} short");
                 }
@@ -189,7 +212,7 @@ internal sealed class FiltersCommand : StoreBenchCommand
             {
                 int below = Selectivities[f].Below;
                 truths[f][q] = Enumerable.Range(0, data.BaseRows)
-                    .Where(i => below < 0 || buckets[i] < below)
+                    .Where(i => Passes(below, q, buckets[i]))
                     .OrderBy(i => distances[i]).ThenBy(i => i)
                     .Take(k).Select(i => (long)i).ToArray();
             }
@@ -200,16 +223,16 @@ internal sealed class FiltersCommand : StoreBenchCommand
     private sealed record Result(long Short, double Recall, (double Median, double Min, double Max) Qps);
 
     /// <summary>One untimed pass (checks hits and recall), then <paramref name="reps"/> timed passes on this thread.</summary>
-    private static Result Measure(EmbeddedVectorStore store, Dataset data, int queryCount, int k, StoreSearchOptions options,
-        int reps, long[][] truth, long matches)
+    private static Result Measure(EmbeddedVectorStore store, Dataset data, int queryCount, int k, StoreSearchOptions[] options,
+        int reps, long[][] truth, long[] matches)
     {
         var ids = new long[k];
         var distances = new float[k];
         long shortQueries = 0, found = 0, relevant = 0;
         for (int q = 0; q < queryCount; q++)
         {
-            int hits = store.Search(data.Query(q), ids, distances, options);
-            if (hits != Math.Min(k, matches)) shortQueries++;
+            int hits = store.Search(data.Query(q), ids, distances, options[q]);
+            if (hits != Math.Min(k, matches[q])) shortQueries++;
             var expected = new HashSet<long>(truth[q]);
             relevant += expected.Count;
             for (int i = 0; i < hits; i++) if (expected.Contains(ids[i])) found++;
@@ -218,7 +241,7 @@ internal sealed class FiltersCommand : StoreBenchCommand
         for (int r = 0; r < reps; r++)
         {
             long start = Stopwatch.GetTimestamp();
-            for (int q = 0; q < queryCount; q++) store.Search(data.Query(q), ids, distances, options);
+            for (int q = 0; q < queryCount; q++) store.Search(data.Query(q), ids, distances, options[q]);
             qps.Add(queryCount / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         return new Result(shortQueries, relevant == 0 ? 1 : (double)found / relevant, (Stats.Median(qps), qps.Min(), qps.Max()));
