@@ -90,6 +90,15 @@ public sealed record EmbeddedVectorStoreOptions
     /// </summary>
     public bool AutoRefresh { get; init; }
 
+    /// <summary>
+    /// Whether searches tell the operating system, before reading, which pages of the segment files they will read
+    /// (the probed cells' codes and the shortlisted rows), so pages that are on disk are read together rather than
+    /// one page fault at a time. Null (the default): decided by measurement as the store is searched (advice starts
+    /// when re-ranking's reads are seen waiting on the disk and stops when they no longer do). True: always; false:
+    /// never. No effect where the OS offers no such advice (Windows).
+    /// </summary>
+    public bool? ReadAhead { get; init; }
+
     /// <summary>k-means settings for training.</summary>
     public KMeansOptions KMeans { get; init; } = new();
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using EmbeddedVectors.IO;
 using EmbeddedVectors.Kernels;
 using EmbeddedVectors.Lists;
 using EmbeddedVectors.Storage;
@@ -14,8 +15,9 @@ namespace EmbeddedVectors.Search;
 /// <param name="MaxProbes">With a filter, the most cells probed while fewer than k candidates passed (0: every cell).</param>
 /// <param name="ExactScanBelow">With <paramref name="Where"/>, score the matches exactly when at most this many (0: never).</param>
 /// <param name="Stats">Filled with the plan and counts when not null.</param>
+/// <param name="ReadAhead">Whether to advise the kernel of the pages a search of mapped files will read; null: never.</param>
 internal readonly record struct SearchRequest(int NProbe, int Rerank, Func<long, bool>? Filter, FilterNode? Where = null, int MaxProbes = 0,
-    int ExactScanBelow = 0, SearchPlanInfo? Stats = null);
+    int ExactScanBelow = 0, SearchPlanInfo? Stats = null, ReadAhead? ReadAhead = null);
 
 /// <summary>
 /// The one IVFPQ search path, for the in-memory index and the store alike: probe the nearest cells, scan every
@@ -48,6 +50,8 @@ internal static class IvfSearcher
         bool expand = useBits || request.Filter != null;
         int limit = !expand ? request.NProbe : request.MaxProbes > 0 ? Math.Max(request.NProbe, request.MaxProbes) : quantizer.NList;
         var probe = new IvfProbe(quantizer, query, limit, fastScan);
+        bool advise = request.ReadAhead?.ShouldAdvise() == true;
+        if (advise) AdviseCells(sources, ref probe, Math.Min(request.NProbe, probe.Count));
         bool rerank = request.Rerank > 0;
         var heap = IvfProbe.CandidateHeap(request.Rerank, distances, ids);
         long scored = 0, passed = 0;
@@ -77,7 +81,17 @@ internal static class IvfSearcher
         if (stats != null) (stats.Plan, stats.CellsProbed, stats.Candidates) = (expand ? "probe" : "unfiltered", p, scored);
         if (!rerank) return heap.SortAscending();
         var rows = new SourceRows(sources);
-        return IvfProbe.Rerank(query, quantizer.RankingMetric, ref heap, ref rows, distances, ids);
+        return IvfProbe.Rerank(query, quantizer.RankingMetric, ref heap, ref rows, distances, ids, request.ReadAhead, advise);
+    }
+
+    /// <summary>Tells the kernel which mapped code pages the first <paramref name="cells"/> probes will scan.</summary>
+    private static void AdviseCells(ReadOnlySpan<IInvertedLists> sources, ref IvfProbe probe, int cells)
+    {
+        foreach (var source in sources)
+        {
+            if (!source.IsMapped) continue;
+            for (int p = 0; p < cells; p++) MemoryAdvice.WillNeed(source.Cell(probe.List(p)).Codes);
+        }
     }
 
     /// <summary>
@@ -176,6 +190,12 @@ internal static class IvfSearcher
         }
 
         public readonly ReadOnlySpan<byte> RowAt(long label) => _sources[ShortlistLabel.Source(label)].RowAt(ShortlistLabel.Position(label));
+
+        public readonly void Advise(long label)
+        {
+            var source = _sources[ShortlistLabel.Source(label)];
+            if (source.IsMapped) MemoryAdvice.WillNeed(source.RowAt(ShortlistLabel.Position(label)));
+        }
     }
 }
 

@@ -136,6 +136,8 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
     public Segment Segment => owner.Segment;
     public DeletionBitmap Deleted => deleted;
 
+    public bool IsMapped => true;
+
     public bool HasRows => owner.Segment.Shape.HasVectors;
 
     public RowCodec? Rows => owner.Segment.Rows;

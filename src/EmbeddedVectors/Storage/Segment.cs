@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using EmbeddedVectors.IO;
 using EmbeddedVectors.Kernels;
 
 namespace EmbeddedVectors.Storage;
@@ -458,19 +459,7 @@ internal sealed unsafe class Segment : IDisposable
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             _acquired = true;
             Base = pointer + _view.PointerOffset;
-            if (randomAccess) AdviseRandom(pointer, _view.PointerOffset + Length);
-        }
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise")]
-        private static extern int Madvise(byte* address, nuint length, int advice);
-
-        /// <summary>madvise(MADV_RANDOM) on the mapping; advice only, so a failure is ignored.</summary>
-        private static void AdviseRandom(byte* start, long length)
-        {
-            if (!OperatingSystem.IsLinux() || length <= 0) return;
-            const int MadvRandom = 1;
-            try { _ = Madvise(start, (nuint)length, MadvRandom); }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+            if (randomAccess) MemoryAdvice.Random(pointer, _view.PointerOffset + Length);
         }
 
         public void Dispose()
