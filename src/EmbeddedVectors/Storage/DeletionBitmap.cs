@@ -57,6 +57,12 @@ internal sealed class DeletionBitmap
 
     private static long WordCount(long count) => (count >> 6) + ((count & 63) != 0 ? 1 : 0); // no overflow near long.MaxValue
 
+    /// <summary>
+    /// The bits, 64 positions a word (bit i of word w is position 64w + i). Read them only from a bitmap no one
+    /// writes any more: one a published view holds (the writer copies before its next deletion).
+    /// </summary>
+    public ReadOnlySpan<long> Words => _words;
+
     /// <summary>True when <paramref name="position"/> is marked deleted.</summary>
     public bool IsDeleted(long position)
     {

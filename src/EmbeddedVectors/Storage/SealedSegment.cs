@@ -1,4 +1,5 @@
 using EmbeddedVectors.Lists;
+using EmbeddedVectors.Search;
 
 namespace EmbeddedVectors.Storage;
 
@@ -34,6 +35,9 @@ internal sealed class SealedSegment
 
     /// <summary>Its field values by position, or null when it has no field file (every field null).</summary>
     public FieldColumns? Fields { get; }
+
+    /// <summary>Recent filters' matches over this segment's fields (which never change), shared by every view of it.</summary>
+    public SegmentMatchCache Matches { get; } = new();
 
     /// <summary>The writer's deletions (latest).</summary>
     public DeletionBitmap Deleted => _deleted;

@@ -292,6 +292,9 @@ internal sealed unsafe class Segment : IDisposable
         return new ReadOnlySpan<long>(_payloads + _listStarts[list], _listCounts[list]);
     }
 
+    /// <summary>Every id, in position order.</summary>
+    public ReadOnlySpan<long> AllIds => new(_ids, checked((int)Count));
+
     /// <summary>The id of the entry at <paramref name="position"/>.</summary>
     public long IdAt(long position)
     {
