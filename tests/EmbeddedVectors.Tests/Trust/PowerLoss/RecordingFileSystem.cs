@@ -132,8 +132,12 @@ internal sealed class RecordingFileSystem : IStoreFileSystem
     {
         lock (_lock)
         {
+            // Directory.CreateDirectory creates missing parents too: record each, outermost first.
+            var created = new Stack<string>();
+            for (string? missing = Path.GetFullPath(path); missing != null && !Directory.Exists(missing) && missing.Length > _root.Length; missing = Path.GetDirectoryName(missing))
+                created.Push(missing);
             RealFileSystem.Instance.CreateDirectory(path);
-            _ops.Add(new FileOp(FileOpKind.MakeDirectory, Relative(path)));
+            while (created.Count > 0) _ops.Add(new FileOp(FileOpKind.MakeDirectory, Relative(created.Pop())));
         }
     }
 
