@@ -54,7 +54,10 @@ public sealed class PowerLossTests(ITestOutputHelper output)
             string? failure = Check(state, workload, acknowledged);
             if (failure != null) failures.Add($"cut {state.Cut}/{operations.Count} ({state.Variant}): {failure}");
         }
-        output.WriteLine($"{operations.Count} operations recorded ({barriers} flush boundaries, {workload.Acknowledged} acknowledged commits); " +
+        int logFiles = operations.Count(op => op.Kind == FileOpKind.Link && op.Path.Contains("/wal.log.", StringComparison.Ordinal));
+        int logFilesDeleted = operations.Count(op => op.Kind == FileOpKind.Unlink && op.Path.Contains("/wal.log.", StringComparison.Ordinal));
+        output.WriteLine($"{operations.Count} operations recorded ({barriers} flush boundaries, {workload.Acknowledged} acknowledged commits, " +
+            $"{workload.Seals} seals, {workload.Compactions} compactions, {workload.Retrains} retraining, {logFiles} log files created, {logFilesDeleted} truncated away); " +
             $"{states} crash states, {distinct} distinct, {distinct - beforeCreate} opened and checked ({beforeCreate} before the store's creation returned), " +
             $"{failures.Count} failed; {clock.Elapsed.TotalSeconds:F1} s");
         Assert.True(failures.Count == 0, $"{failures.Count} of {distinct} crash states failed:\n" + string.Join("\n", failures.Take(20)));
