@@ -65,6 +65,41 @@ public sealed class PowerLossTests(ITestOutputHelper output)
         Assert.True(workload is { Seals: > 0, Compactions: > 0, Retrains: > 0 }, "the workload did not seal, compact and retrain");
     }
 
+    [Fact]
+    public void Every_log_and_commit_file_is_synced_into_its_directory_before_it_is_written()
+    {
+        // FASTER 2.6.5's own device never syncs the directory after creating a file; StoreLogDevice must.
+        using var recorded = new TempStoreDirectory();
+        Directory.CreateDirectory(recorded.Path);
+        var fileSystem = new RecordingFileSystem(recorded.Path);
+        using (StoreFileSystem.Route(recorded.Path, fileSystem))
+        {
+            using var store = EmbeddedVectorStore.Create(Path.Combine(recorded.Path, "store"), Options);
+            for (int i = 0; i < 3; i++)
+            {
+                store.Add(i, new float[Dimension], $"payload {i}");
+                store.Commit();
+            }
+        }
+        var operations = fileSystem.Operations;
+        var logFiles = Enumerable.Range(0, operations.Count)
+            .Where(i => operations[i].Kind == FileOpKind.Link && operations[i].Path.StartsWith("store/log/", StringComparison.Ordinal)).ToList();
+        Assert.Contains(logFiles, i => operations[i].Path.Contains("/wal.log.", StringComparison.Ordinal));
+        Assert.True(logFiles.Count(i => operations[i].Path.Contains("/commit.", StringComparison.Ordinal)) >= 3, "a commit file a commit");
+        foreach (int i in logFiles)
+        {
+            var next = operations[i + 1];
+            Assert.True(next.Kind == FileOpKind.SyncDirectory && next.Path == operations[i].Directory,
+                $"{operations[i].Path} was created, then {next.Kind} {next.Path} instead of a sync of {operations[i].Directory}");
+        }
+        foreach (string directory in new[] { "store", "store/log", "store/log/log-commits" })
+        {
+            int made = operations.FindIndex(op => op.Kind == FileOpKind.MakeDirectory && op.Path == directory);
+            Assert.True(made >= 0 && operations[made + 1] is { Kind: FileOpKind.SyncDirectory } sync && sync.Path == FileOp.ParentOf(directory),
+                $"{directory} was not synced into its parent right after its creation");
+        }
+    }
+
     /// <summary>Materialises the state, opens it, and compares every id ever used with what the commits allow.</summary>
     private static string? Check(CrashState state, Workload workload, int acknowledged)
     {
