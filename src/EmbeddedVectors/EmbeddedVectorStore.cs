@@ -110,7 +110,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         options.ValidateForCreate();
         if (options.ReadOnly) throw new ArgumentException("A store cannot be created read-only.", nameof(options));
         string directory = Path.GetFullPath(path);
-        Directory.CreateDirectory(directory);
+        DurableDirectory.Create(directory);
         var lockFile = AcquireWriteLock(directory);
         try
         {

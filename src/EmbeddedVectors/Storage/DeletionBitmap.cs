@@ -119,22 +119,23 @@ internal sealed class DeletionBitmap
 
         string final = Path.Combine(directory, FileName(segmentNumber, version));
         string temp = final + FileHeaders.TempSuffix;
+        var fileSystem = StoreFileSystem.For(final);
         try
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            using (var file = fileSystem.Create(temp))
             {
-                file.Write(header);
-                file.Write(bitmap);
-                file.Flush(flushToDisk: true);
+                file.Write(header, 0);
+                file.Write(bitmap, header.Length);
+                file.Sync();
             }
-            File.Move(temp, final, overwrite: true);
+            fileSystem.Move(temp, final);
         }
         catch
         {
             FileHeaders.DeleteQuietly(temp);
             throw;
         }
-        FileHeaders.SyncDirectory(directory);
+        fileSystem.SyncDirectory(directory);
     }
 
     /// <summary>

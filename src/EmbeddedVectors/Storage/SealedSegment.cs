@@ -174,7 +174,7 @@ internal static class StoreFiles
     /// <summary>Deletes a file the manifest no longer names; one left behind wastes space but harms nothing.</summary>
     public static void TryDelete(string path)
     {
-        try { File.Delete(path); }
+        try { StoreFileSystem.For(path).Delete(path); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
@@ -182,7 +182,7 @@ internal static class StoreFiles
     /// <summary>Deletes a directory the manifest no longer names (old quantizer files), whole; as for files, one left behind harms nothing.</summary>
     public static void TryDeleteDirectory(string path)
     {
-        try { Directory.Delete(path, recursive: true); }
+        try { StoreFileSystem.For(path).DeleteDirectory(path); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
