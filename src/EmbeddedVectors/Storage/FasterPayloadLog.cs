@@ -158,7 +158,7 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
 
         IDevice device = Devices.CreateLogDevice(Path.Combine(fullPath, LogFileName), preallocateFile: false, deleteOnClose: false);
         FasterLog? log = null;
-        var commits = new FasterCommitFiles(fullPath, writer: !readOnly);
+        var commits = new FasterCommitFiles(fullPath, writer: !readOnly, segmentSizeBits);
         try
         {
             log = new FasterLog(new FasterLogSettings
