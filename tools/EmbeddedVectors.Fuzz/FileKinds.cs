@@ -94,8 +94,10 @@ internal static class FileKinds
                     fields.Add((SegmentHeader.RegionsOffset + r * SegmentHeader.RegionEntrySize, true));
                     fields.Add((SegmentHeader.RegionsOffset + r * SegmentHeader.RegionEntrySize + 8, true));
                 }
-                if (kind == FileKind.SegmentCodes && RegionAt(file, SegmentHeader.DirectoryRegion) is { } directory)
-                    for (long at = directory.Offset; at + 16 <= directory.Offset + directory.Length && at + 16 <= file.Length; at += 8)
+                // The directory's list starts and counts, where the (possibly mutated) header says the directory is.
+                if (kind == FileKind.SegmentCodes && RegionAt(file, SegmentHeader.DirectoryRegion) is { } directory
+                    && directory.Offset >= 0 && directory.Offset <= file.Length && directory.Length >= 0)
+                    for (long at = directory.Offset; at - directory.Offset + 16 <= directory.Length && at + 16 <= file.Length; at += 8)
                         fields.Add(((int)at, true)); // list starts and counts
                 break;
             case FileKind.SegmentPayloads:

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using EmbeddedVectors.Cli.Commands;
 using EmbeddedVectors.IO;
@@ -113,12 +114,14 @@ internal static class Targets
         rotation.Apply(Query(rotation.Dimension), rotated);
     }
 
-    /// <summary>Opens every segment of the store (the mutated file belongs to one of them) and reads all of it.</summary>
-    private static void OpenSegment(string root, SeedFile _)
+    /// <summary>Opens the segment the mutated file belongs to (all of its files) and reads all of it.</summary>
+    private static void OpenSegment(string root, SeedFile seed)
     {
         var manifest = Manifest.Read(root);
+        long number = long.Parse(Path.GetFileName(seed.RelativePath).AsSpan(4, 6), CultureInfo.InvariantCulture); // seg-NNNNNN.*
         foreach (var entry in manifest.Segments)
         {
+            if (entry.Number != number) continue;
             var sealedSegment = SealedSegment.Open(root, entry, manifest.Shape, manifest.Fields);
             try
             {
@@ -158,14 +161,17 @@ internal static class Targets
     private static void ReadVectorFile(string root, SeedFile seed)
     {
         using var reader = VectorFileReader.Open(Path.Combine(root, seed.RelativePath));
+        // A buffer of at most 64 rows, and no more rows than the file holds, so that what this harness allocates
+        // stays within the bound for the file's size.
+        int rows = (int)Math.Clamp(reader.Count, 1, 64);
         if (reader.ElementType is VectorElementType.Int32 or VectorElementType.Int64 || seed.Kind == FileKind.Ivecs)
         {
-            var longs = new long[Math.Max(reader.Dimension, 1) * 64];
+            var longs = new long[Math.Max(reader.Dimension, 1) * rows];
             while (reader.ReadInt64(longs) > 0) { }
         }
         else
         {
-            var floats = new float[reader.Dimension * 64];
+            var floats = new float[reader.Dimension * rows];
             while (reader.ReadFloats(floats) > 0) { }
         }
     }
