@@ -61,6 +61,7 @@ internal static class Targets
             new("JSONL payloads (ev add)", Of(FileKind.Jsonl), CheckPayloads, storeLevel: false),
             new("log records (store open + verify)", Of(FileKind.LogSegment), OpenStore, storeLevel: true),
             new("log commit files (store open)", Of(FileKind.LogCommit), OpenStore, storeLevel: true),
+            new("MANIFEST (store open + verify)", Of(FileKind.Manifest), OpenStore, storeLevel: true),
             new("any store file (store open + verify)", Of(FileKind.Manifest, FileKind.Quantizer, FileKind.Rotation, FileKind.CoarseGraph, FileKind.RowParameters,
                 FileKind.SegmentCodes, FileKind.SegmentVectors, FileKind.SegmentPayloads, FileKind.SegmentFields, FileKind.Deletions), OpenStore, storeLevel: true),
         ];

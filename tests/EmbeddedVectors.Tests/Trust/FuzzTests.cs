@@ -16,8 +16,8 @@ namespace EmbeddedVectors.Tests.Trust;
 /// </summary>
 public sealed class FuzzTests
 {
-    /// <summary>Inputs per file reader and per store-level reader: 13 × 1,500 + 3 × 200 = 20,100.</summary>
-    private const int FileReaderInputs = 1_500, StoreReaderInputs = 200;
+    /// <summary>Inputs per file reader and per store-level reader: 13 × 1,500 + 4 × 150 = 20,100.</summary>
+    private const int FileReaderInputs = 1_500, StoreReaderInputs = 150;
 
     [Fact]
     public void A_fixed_seed_pass_over_every_reader_has_no_crash_hang_wrong_exception_or_oversized_allocation()
@@ -27,7 +27,7 @@ public sealed class FuzzTests
         {
             SeedCorpus.Build(corpus, Path.GetDirectoryName(TestData.RequireSharedData("base.fvecs"))!);
             var targets = Targets.All(corpus);
-            Assert.Equal(16, targets.Count);
+            Assert.Equal(17, targets.Count);
             var failures = new List<FuzzFailure>();
             long inputs = 0;
             var clock = Stopwatch.StartNew();
@@ -56,11 +56,16 @@ public sealed class FuzzTests
 
     private static EmbeddedVectorStoreOptions SmallStore => new() { Dimension = 8, NList = 4, M = 4, TrainingThreshold = 256, MergeFactor = 0 };
 
-    /// <summary>A trained store with entries sealed and 50 more only in the log; returns how many entries it has.</summary>
+    /// <summary>A trained store with entries sealed and 50 more only in the log (committed); returns how many entries it has.</summary>
     private static int BuildStore(string path)
     {
-        var random = new Random(7);
         using var store = EmbeddedVectorStore.Create(path, SmallStore);
+        return BuildStoreEntries(store);
+    }
+
+    private static int BuildStoreEntries(EmbeddedVectorStore store)
+    {
+        var random = new Random(7);
         var vector = new float[8];
         for (int i = 0; i < 350; i++)
         {
@@ -142,6 +147,30 @@ public sealed class FuzzTests
             Assert.Equal(commit, e.FilePath);
             Assert.Contains(expected, e.Message);
         }
+    }
+
+    [Fact]
+    public void A_deletion_file_or_segment_file_the_manifest_names_but_that_is_missing_is_a_corrupt_file()
+    {
+        // Found with a mutated MANIFEST naming deletions version 1 of a segment that had none: FileNotFoundException.
+        using var dir = new TempStoreDirectory();
+        using (var store = EmbeddedVectorStore.Create(dir.Path, SmallStore))
+        {
+            BuildStoreEntries(store);
+            store.Delete(7);
+            store.Flush();
+        }
+        string deletions = Directory.GetFiles(dir.Path, "seg-*.del-*").Single();
+        File.Move(deletions, deletions + ".gone");
+        var e = Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true }));
+        Assert.Equal(deletions, e.FilePath);
+        Assert.Contains("missing", e.Problem);
+
+        File.Move(deletions + ".gone", deletions);
+        string codes = Directory.GetFiles(dir.Path, "seg-*.evs").First();
+        File.Delete(codes);
+        e = Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true }));
+        Assert.Equal(codes, e.FilePath);
     }
 
     [Fact]
