@@ -35,7 +35,7 @@ internal sealed class FuzzRunner : IDisposable
 {
     private readonly string _work;
     private readonly Dictionary<string, string> _workRoots = [];
-    private readonly Dictionary<SeedFile, long> _baselineBytes = [];
+    private readonly Dictionary<(string Target, SeedFile Seed), long> _baselineBytes = []; // by target too: readers share seed files
 
     /// <summary>Prepares a work area under <paramref name="workParent"/> (best on a tmpfs such as /dev/shm).</summary>
     public FuzzRunner(string workParent, IReadOnlyList<FuzzTarget> targets)
@@ -157,13 +157,13 @@ internal sealed class FuzzRunner : IDisposable
     /// </summary>
     private long AllocationBound(FuzzTarget target, SeedFile file, long inputBytes)
     {
-        if (!_baselineBytes.TryGetValue(file, out long baseline))
+        if (!_baselineBytes.TryGetValue((target.Name, file), out long baseline))
         {
             string root = WorkRoot(file);
             long before = GC.GetAllocatedBytesForCurrentThread();
             target.Execute(root, file); // the unmutated seed must pass; if it throws, the corpus is broken
             baseline = GC.GetAllocatedBytesForCurrentThread() - before;
-            _baselineBytes[file] = baseline;
+            _baselineBytes[(target.Name, file)] = baseline;
         }
         // A store open also allocates FASTER's buffers and the snapshot, which vary a little with what the log holds.
         return target.StoreLevel ? 3 * baseline + 64 * inputBytes + (16 << 20) : 2 * baseline + 64 * inputBytes + (1 << 20);
