@@ -10,7 +10,7 @@ namespace EmbeddedVectors;
 internal static class FieldsFile
 {
     public const int FormatVersion = 1;
-    private static readonly ChecksummedFile Layout = new("segment field file", "EVFIELDS"u8, FormatVersion, fieldCount: 3, hasHeaderChecksum: true, bodyName: "columns");
+    internal static readonly ChecksummedFile Layout = new("segment field file", "EVFIELDS"u8, FormatVersion, fieldCount: 3, hasHeaderChecksum: true, bodyName: "columns");
     private const int EntryCountField = 0, FieldCountField = 1, BodyLengthField = 2;
 
     public static string FileName(long segmentNumber) => $"seg-{segmentNumber:D6}.evf";

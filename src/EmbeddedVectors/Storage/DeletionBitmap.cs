@@ -143,7 +143,7 @@ internal sealed class DeletionBitmap
     /// header, checksums, that it covers <paramref name="expectedCount"/> entries and that its count of deleted
     /// entries matches its bits.
     /// </summary>
-    /// <exception cref="CorruptFileException">The file is truncated, damaged, of another version, or for another segment.</exception>
+    /// <exception cref="CorruptFileException">The file is missing, truncated, damaged, of another version, or for another segment.</exception>
     public static DeletionBitmap Load(string directory, long segmentNumber, long version, long expectedCount)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -152,7 +152,16 @@ internal sealed class DeletionBitmap
         ArgumentOutOfRangeException.ThrowIfNegative(expectedCount);
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Deletion files are little-endian and are read as is.");
         string path = Path.Combine(directory, FileName(segmentNumber, version));
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0);
+        FileStream opened;
+        try
+        {
+            opened = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CorruptFileException(path, $"missing: the store's manifest names version {version} of this segment's deletions, but the file is not there");
+        }
+        using var file = opened;
         long length = file.Length;
         if (length < HeaderSize)
             throw new CorruptFileException(path, $"truncated: {length} bytes, shorter than the {HeaderSize}-byte header");

@@ -158,7 +158,7 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
 
         IDevice device = new StoreLogDevice(Path.Combine(fullPath, LogFileName), writable: !readOnly);
         FasterLog? log = null;
-        var commits = new FasterCommitFiles(fullPath, writer: !readOnly);
+        var commits = new FasterCommitFiles(fullPath, writer: !readOnly, segmentSizeBits);
         try
         {
             log = new FasterLog(new FasterLogSettings

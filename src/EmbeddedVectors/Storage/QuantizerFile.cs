@@ -50,6 +50,14 @@ internal static class QuantizerFile
         var centroids = values[..(nlist * dimension)];
         var codebooks = values[(nlist * dimension)..];
         var ranking = metric.RankingMetric();
-        return (CoarseQuantizer.FromCentroids(centroids, nlist, dimension, ranking), ProductQuantizer.FromCodebooks(dimension, m, codebooks, bits));
+        try
+        {
+            return (CoarseQuantizer.FromCentroids(centroids, nlist, dimension, ranking), ProductQuantizer.FromCodebooks(dimension, m, codebooks, bits));
+        }
+        catch (ArgumentException e)
+        {
+            // A body whose checksum matches but holds values no training writes (NaN or infinite centroids).
+            throw new CorruptFileException(path, e.Message);
+        }
     }
 }

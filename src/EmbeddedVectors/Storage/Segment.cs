@@ -78,8 +78,7 @@ internal sealed unsafe class Segment : IDisposable
     /// Opens segment <paramref name="segmentNumber"/> in <paramref name="directory"/> after validating its
     /// headers and list directory against <paramref name="expected"/>, then maps its files read-only.
     /// </summary>
-    /// <exception cref="CorruptFileException">A file is truncated, damaged, of another format version or shape.</exception>
-    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="CorruptFileException">A file is missing, truncated, damaged, of another format version or shape.</exception>
     public static Segment Open(string directory, long segmentNumber, SegmentShape expected)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -427,7 +426,15 @@ internal sealed unsafe class Segment : IDisposable
         {
             Path = path;
             // Delete sharing lets the store remove a compacted segment while readers still have it mapped.
-            _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.RandomAccess);
+            try
+            {
+                _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.RandomAccess);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // The store's manifest names every segment it opens: a missing file is a damaged store.
+                throw new CorruptFileException(path, "missing: the store's manifest names this segment file, but it is not there.");
+            }
             Length = _stream.Length;
         }
 

@@ -426,11 +426,13 @@ public sealed class SegmentTests : IDisposable
     }
 
     [Fact]
-    public void Missing_vectors_file_fails_Open_with_FileNotFound()
+    public void Missing_vectors_file_fails_Open_with_a_corrupt_file_naming_it()
     {
         WriteStandard();
         File.Delete(VectorsPath());
-        Assert.Throws<FileNotFoundException>(() => Segment.Open(_temp.Path, 1, Standard));
+        var e = Assert.Throws<CorruptFileException>(() => Segment.Open(_temp.Path, 1, Standard));
+        Assert.Equal(VectorsPath(), e.FilePath);
+        Assert.Contains("missing", e.Problem);
     }
 
     [Theory]

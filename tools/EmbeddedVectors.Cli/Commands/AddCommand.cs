@@ -135,7 +135,7 @@ internal sealed class AddCommand : Command
     /// Reads the payload file once before adding anything: every line must be JSON, there must be a line a vector,
     /// and the value of each declared field (the payload's top-level key of its name) must fit the field's type.
     /// </summary>
-    private static void CheckPayloads(string path, long rows, string vectorsPath, int dimension, IReadOnlyList<FieldDefinition> fields)
+    internal static void CheckPayloads(string path, long rows, string vectorsPath, int dimension, IReadOnlyList<FieldDefinition> fields)
     {
         // A log record (framing, vector, payload) must fit in one 4 MiB log page; keep a margin for the framing.
         long maxPayload = MaxRecordBytes - 4L * dimension - RecordFramingMargin;
@@ -146,6 +146,9 @@ internal sealed class AddCommand : Command
             using var reader = new LineReader(path);
             while (reader.LineNumber < rows && reader.ReadLine() is { } line)
             {
+                // JSON is UTF-8 (RFC 8259); System.Text.Json checks a string's bytes only when the string is read.
+                if (!System.Text.Unicode.Utf8.IsValid(line))
+                    throw new UserErrorException($"{path}, line {reader.LineNumber}: not valid UTF-8 (JSON must be UTF-8). Nothing was added.");
                 JsonDocument document;
                 try
                 {
@@ -316,7 +319,7 @@ internal sealed class AddCommand : Command
                 using var document = JsonDocument.Parse(line);
                 return FieldSupport.FromJson(document.RootElement, fields);
             }
-            catch (Exception e) when (e is JsonException or UserErrorException)
+            catch (Exception e) when (e is JsonException or UserErrorException or InvalidOperationException)
             {
                 throw new UserErrorException($"{reader.Path}, line {reader.LineNumber}: {e.Message} (was it changed while being read?)");
             }
