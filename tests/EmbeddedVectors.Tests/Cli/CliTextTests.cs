@@ -78,6 +78,27 @@ public sealed class CliTextTests(CliSample sample) : IClassFixture<CliSample>
         Assert.False(hit.GetProperty("payload").TryGetProperty("key", out _));
         Assert.Equal(7001, SearchJson(tsvStore, texts[3], 1)[0].GetProperty("id").GetInt64());
 
+        // Standard input and gzip read the same documents.
+        var previous = CliApp.OpenStandardInput;
+        CliApp.OpenStandardInput = () => new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"9001\t{texts[5]}\n"));
+        try
+        {
+            var fromStdin = Ev.Run("add", tsvStore, "--text", "-");
+            Assert.True(fromStdin.ExitCode == 0, fromStdin.ToString());
+        }
+        finally
+        {
+            CliApp.OpenStandardInput = previous;
+        }
+        Assert.Equal(9001, SearchJson(tsvStore, texts[5], 1)[0].GetProperty("id").GetInt64());
+        string gzip = sample.File("numbered.tsv.gz");
+        using (var file = File.Create(gzip))
+        using (var compressed = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            compressed.Write(System.Text.Encoding.UTF8.GetBytes($"8001\t{texts[5]}\n"));
+        Assert.Equal(0, Ev.Run("add", tsvStore, "--text", gzip).ExitCode);
+        var twins = SearchJson(tsvStore, texts[5], 2);
+        Assert.Equal([8001L, 9001L], twins.Select(h => h.GetProperty("id").GetInt64()).Order().ToArray());
+
         // Forced to lines, a TSV line is one document, tab and all.
         Assert.Equal(0, Ev.Run("add", tsvStore, "--text", numbered, "--text-format", "lines", "--id-start", "1").ExitCode);
         Assert.Equal($"7001\t{texts[3]}", SearchJson(tsvStore, $"7001\t{texts[3]}", 1)[0].GetProperty("payload").GetProperty("text").GetString());

@@ -159,7 +159,7 @@ internal sealed class AddCommand : Command
             using var documents = TextDocuments.Open(textPath, format);
             Console.Out.WriteLine($"Embedding the documents of {documents.Name} with {EmbeddedVectors.Embeddings.MiniLmEmbeddingGenerator.ModelName} and adding them to {store.StorePath}");
             Console.Out.Flush();
-            using var generator = new EmbeddedVectors.Embeddings.MiniLmEmbeddingGenerator(new EmbeddedVectors.Embeddings.MiniLmEmbeddingOptions { Threads = args.GetValue(_threads) });
+            var generator = StreamIngest.Generator(args.GetValue(_threads));
             added = StreamIngest.AddText(store, documents, generator, firstId, commitEvery);
             what = "documents";
             string layout = documents.Format == TextFormat.Lines ? "one document a line"

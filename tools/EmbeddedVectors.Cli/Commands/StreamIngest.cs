@@ -79,6 +79,22 @@ internal static class StreamIngest
         return committer.Added;
     }
 
+    private static readonly Dictionary<int, MiniLmEmbeddingGenerator> Generators = [];
+
+    /// <summary>
+    /// The model on <paramref name="threads"/> cores (0: all), loaded once a process: loading takes a second or two,
+    /// which commands run in-process one after another (the tests) would otherwise pay every time.
+    /// </summary>
+    public static MiniLmEmbeddingGenerator Generator(int threads)
+    {
+        lock (Generators)
+        {
+            if (!Generators.TryGetValue(threads, out var generator))
+                Generators[threads] = generator = new MiniLmEmbeddingGenerator(new MiniLmEmbeddingOptions { Threads = threads });
+            return generator;
+        }
+    }
+
     /// <summary>A store for text must have the model's dimension; the message says how to make one.</summary>
     public static void RequireTextDimension(EmbeddedVectorStore store)
     {
