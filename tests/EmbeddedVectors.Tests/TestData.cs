@@ -29,6 +29,17 @@ public static class TestData
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} does not exist.", path);
     }
 
+    /// <summary>The repository's shipped sample (<c>samples/NAME</c>), found by walking up from the test binaries.</summary>
+    public static string Sample(string name = "debian-minilm-384-5k")
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "samples", name);
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException($"samples/{name} not found above {AppContext.BaseDirectory}");
+    }
+
     private static (string? Found, List<string> Looked) Search()
     {
         var looked = new List<string>();

@@ -84,6 +84,9 @@ namespace EmbeddedVectors.Cli
         }
 
 
+        /// <summary>Opens what <c>-</c> reads (standard input); tests put a stream of their own here.</summary>
+        internal static Func<Stream> OpenStandardInput { get; set; } = Console.OpenStandardInput;
+
         /// <summary>True when progress can be drawn live (an interactive terminal); otherwise commands print plain lines.</summary>
         internal static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && AnsiConsole.Profile.Out.IsTerminal;
 

@@ -110,7 +110,8 @@ internal readonly record struct NpyHeader(VectorElementType ElementType, long Ro
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown element type."),
     };
 
-    private static NpyHeader Interpret(string path, string text, long dataOffset)
+    /// <summary>Checks a header's dictionary text and turns it into a header (shared with <see cref="VectorStreamReader"/>).</summary>
+    internal static NpyHeader Interpret(string path, string text, long dataOffset)
     {
         object? parsed;
         try
@@ -180,7 +181,7 @@ internal readonly record struct NpyHeader(VectorElementType ElementType, long Ro
             ? value
             : throw new CorruptFileException(path, $"malformed .npy header (no '{key}' key): {Shorten(text)}");
 
-    private static string ShapeText(NpyHeader header) => header.OneDimensional
+    internal static string ShapeText(NpyHeader header) => header.OneDimensional
         ? $"({header.Rows},)"
         : $"({header.Rows}, {header.Dimension})";
 

@@ -256,18 +256,19 @@ public sealed class VectorFileReader : IDisposable
     private void Convert<T>(Span<byte> source, Span<T> target) where T : unmanaged
     {
         if (!BitConverter.IsLittleEndian)
-            ReverseEndianness(source);
+            ReverseEndianness(ElementType, source);
         if (typeof(T) == typeof(float))
-            ToFloat(source, MemoryMarshal.Cast<T, float>(target));
+            ToFloat(ElementType, source, MemoryMarshal.Cast<T, float>(target));
         else if (typeof(T) == typeof(long))
             ToInt64(source, MemoryMarshal.Cast<T, long>(target));
         else
             ToInt32(source, MemoryMarshal.Cast<T, int>(target));
     }
 
-    private void ToFloat(ReadOnlySpan<byte> source, Span<float> target)
+    /// <summary>Converts little-endian values of <paramref name="elementType"/> to floats (shared with <see cref="VectorStreamReader"/>).</summary>
+    internal static void ToFloat(VectorElementType elementType, ReadOnlySpan<byte> source, Span<float> target)
     {
-        switch (ElementType)
+        switch (elementType)
         {
             case VectorElementType.Float32:
                 MemoryMarshal.Cast<byte, float>(source).CopyTo(target);
@@ -325,9 +326,10 @@ public sealed class VectorFileReader : IDisposable
         }
     }
 
-    private void ReverseEndianness(Span<byte> source)
+    /// <summary>Turns little-endian values into the machine's order (only on a big-endian machine).</summary>
+    internal static void ReverseEndianness(VectorElementType elementType, Span<byte> source)
     {
-        switch (VectorFileFormats.SizeOf(ElementType))
+        switch (VectorFileFormats.SizeOf(elementType))
         {
             case 4:
                 var ints = MemoryMarshal.Cast<byte, int>(source);

@@ -59,7 +59,7 @@ public sealed class CliSample : IDisposable
     {
         Directory = Path.Combine(Path.GetTempPath(), "ev-cli-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
-        string sample = Locate();
+        string sample = TestData.Sample();
         var all = VectorFile.ReadAllFloats(Path.Combine(sample, "base.fvecs"), out int dimension, Rows);
         Dimension = dimension;
         Vectors = all;
@@ -86,15 +86,5 @@ public sealed class CliSample : IDisposable
     {
         try { System.IO.Directory.Delete(Directory, recursive: true); }
         catch (IOException) { }
-    }
-
-    private static string Locate()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "samples", "debian-minilm-384-5k");
-            if (System.IO.File.Exists(Path.Combine(candidate, "base.fvecs"))) return candidate;
-        }
-        throw new FileNotFoundException($"samples/debian-minilm-384-5k not found above {AppContext.BaseDirectory}");
     }
 }

@@ -20,7 +20,14 @@ internal sealed class AddCommand : Command
     private const long RecordFramingMargin = 64;
 
     private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
-    private readonly Option<string?> _vectors = EvOptions.Build.Required("vectors", "The vectors to add (.fvecs, .bvecs or .npy; any size).", "FILE");
+    private readonly Option<string?> _vectors = EvOptions.Build.String("vectors", "The vectors to add (.fvecs, .bvecs or .npy; any size); - reads standard input (give --format).", "FILE");
+    private readonly Option<string?> _format = EvOptions.Build.String("format", "With --vectors -: the format of standard input.", "fvecs|bvecs|npy");
+    private readonly Option<string?> _text = EvOptions.Build.String("text",
+        "Text to embed (all-MiniLM-L6-v2, on this machine) and add, the text as the payload {\"text\": …}; - reads standard input, .gz is decompressed. The store must be 384-dimensional.", "FILE");
+    private readonly Option<string?> _textFormat = EvOptions.Build.String("text-format",
+        "lines: one document a line, line n gets id start + n - 1; tsv: ID<TAB>TEXT, a whole-number ID is the id, any other is kept as the payload's \"key\" and the line number gives the id; "
+        + "auto (the default): tsv when the first non-blank line has a tab. Blank lines are skipped.", "auto|lines|tsv");
+    private readonly Option<int> _threads = EvOptions.Build.Int("threads", "With --text: cores the model runs on (0: all).", 0, min: 0);
     private readonly Option<string?> _ids = EvOptions.Build.String("ids", "Row i gets the i-th id of this file (.ivecs of dimension 1, or a 1-D .npy).", "FILE");
     private readonly Option<long> _idStart = EvOptions.Build.Long("id-start", "Row i gets id start + i (default 0).", 0, showDefault: false);
     private readonly Option<string?> _payloads = EvOptions.Build.String("payloads", "Row i gets the i-th line of this file as its payload (each line must be JSON).", "FILE.jsonl");
@@ -30,17 +37,24 @@ internal sealed class AddCommand : Command
 
     public AddCommand()
         : base("add", "Streams the vectors in (any file size); row i gets id start+i, or the i-th id of --ids, and the i-th line of --payloads (each line must be JSON). "
+            + "--text FILE embeds one document a line (or ID<TAB>TEXT) on this machine and adds it with its text as the payload. "
             + "Trains first on a sample of the file when the store is untrained and the file brings it to its training threshold. "
             + "Prints 'committed N' after every commit: what was committed survives a crash.")
     {
         Add(_directory);
-        foreach (var option in new Option[] { _vectors, _ids, _idStart, _payloads, _commitEvery, _trainSize }) Add(option);
+        foreach (var option in new Option[] { _vectors, _format, _text, _textFormat, _threads, _ids, _idStart, _payloads, _commitEvery, _trainSize }) Add(option);
         SetAction(Run);
     }
 
     private int Run(ParseResult args)
     {
         string directory = args.Require(_directory, "the store directory (ev add DIR --vectors FILE)");
+        string? textPath = args.GetValue(_text);
+        if ((args.GetValue(_vectors) == null) == (textPath == null))
+            throw new UserErrorException("Give --vectors FILE (- for standard input) or --text FILE, one of the two.");
+        if (textPath != null || args.GetValue(_vectors) == "-") return RunStream(args, directory, textPath);
+        if (args.Given(_format)) throw new UserErrorException("--format is for --vectors - (standard input); a file's format comes from its extension.");
+        if (args.Given(_textFormat) || args.Given(_threads)) throw new UserErrorException("--text-format and --threads go with --text.");
         string vectorsPath = args.GetValue(_vectors)!;
         string? idsPath = args.GetValue(_ids);
         long? idStart = args.Given(_idStart) ? args.GetValue(_idStart) : null;
@@ -118,17 +132,64 @@ internal sealed class AddCommand : Command
                 Console.Out.Flush();
             });
         }
+        Summarise(store, rows, "vectors", clock);
+        if (payloads != null && payloads.ReadLine() != null)
+            Console.Error.WriteLine($"ev: note: {payloadsPath} has more lines than the {rows:N0} vectors; the extra lines were ignored.");
+        return 0;
+    }
+
+    /// <summary><c>--vectors -</c> and <c>--text</c>: a source read once, of unknown length (see <see cref="StreamIngest"/>).</summary>
+    private int RunStream(ParseResult args, string directory, string? textPath)
+    {
+        foreach (var option in new Option[] { _ids, _payloads, _trainSize })
+            if (args.Given(option))
+                throw new UserErrorException($"{option.Name} goes with --vectors FILE; {(textPath != null ? "--text brings its own payloads and ids" : "standard input is read once, as it comes")}.");
+        if (textPath != null && args.Given(_format)) throw new UserErrorException("--format is for --vectors -; --text takes --text-format.");
+        long firstId = args.Given(_idStart) ? args.GetValue(_idStart) : 0;
+        int commitEvery = args.GetValue(_commitEvery);
+        StoreSupport.RequireStore(directory);
+        using var store = StoreSupport.Open(directory, readOnly: false);
+        var clock = Stopwatch.StartNew();
+        long added;
+        string what;
+        if (textPath != null)
+        {
+            var format = TextDocuments.ParseFormat(args.GetValue(_textFormat));
+            StreamIngest.RequireTextDimension(store);
+            using var documents = TextDocuments.Open(textPath, format);
+            Console.Out.WriteLine($"Embedding the documents of {documents.Name} with {EmbeddedVectors.Embeddings.MiniLmEmbeddingGenerator.ModelName} and adding them to {store.StorePath}");
+            Console.Out.Flush();
+            var generator = StreamIngest.Generator(args.GetValue(_threads));
+            added = StreamIngest.AddText(store, documents, generator, firstId, commitEvery);
+            what = "documents";
+            string layout = documents.Format == TextFormat.Lines ? "one document a line"
+                : documents.NumericIds == true ? "TSV, ids from the first column" : "TSV, the first column kept as \"key\"";
+            Console.Out.WriteLine($"Read {documents.LineNumber:N0} lines ({layout}).");
+        }
+        else
+        {
+            var format = StreamIngest.ParseFormat(args.GetValue(_format));
+            Console.Out.WriteLine($"Adding vectors from standard input ({format.ToString().ToLowerInvariant()}) to {store.StorePath}");
+            Console.Out.Flush();
+            using var input = CliApp.OpenStandardInput();
+            added = StreamIngest.AddVectors(store, input, format, "standard input", firstId, commitEvery);
+            what = "vectors";
+        }
+        Summarise(store, added, what, clock);
+        return 0;
+    }
+
+    /// <summary>Seals what was added and prints the rate, the seal time and what the store holds now.</summary>
+    private static void Summarise(EmbeddedVectorStore store, long rows, string what, Stopwatch clock)
+    {
         double addSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
         store.Flush();
         double flushSeconds = clock.Elapsed.TotalSeconds;
         var after = store.GetInfo();
-        Console.Out.WriteLine($"Added {rows:N0} vectors in {addSeconds:F2} s ({rows / Math.Max(addSeconds, 1e-9):N0} vectors/s), sealed in {flushSeconds:F2} s.");
+        Console.Out.WriteLine($"Added {rows:N0} {what} in {addSeconds:F2} s ({rows / Math.Max(addSeconds, 1e-9):N0} {what}/s), sealed in {flushSeconds:F2} s.");
         Console.Out.WriteLine($"The store holds {after.Count:N0} entries in {after.Segments} segment{(after.Segments == 1 ? "" : "s")}, {StoreSupport.Bytes(after.BytesOnDisk)} on disk"
             + (after.Trained ? "." : $"; it is not trained yet (searches are exact until it has {after.TrainingThreshold:N0} entries)."));
-        if (payloads != null && payloads.ReadLine() != null)
-            Console.Error.WriteLine($"ev: note: {payloadsPath} has more lines than the {rows:N0} vectors; the extra lines were ignored.");
-        return 0;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using EmbeddedVectors.IO;
 using EmbeddedVectors.Search;
+using EmbeddedVectors.Tools;
 using Spectre.Console;
 
 namespace EmbeddedVectors.Cli.Commands;
@@ -17,7 +18,9 @@ internal sealed class SearchCommand : Command
     private const int TableHits = 5;
 
     private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
-    private readonly Option<string?> _queries = EvOptions.Queries();
+    private readonly Option<string?> _queries = EvOptions.Build.String("queries", "The queries (.fvecs, .bvecs or .npy).", "FILE");
+    private readonly Option<string?> _text = EvOptions.Build.String("text",
+        "Search for this text instead: it is embedded on this machine (all-MiniLM-L6-v2) and the hits are printed with their payload's text. The store must be 384-dimensional.", "\"QUERY\"");
     private readonly Option<int> _k = EvOptions.K();
     private readonly Option<int> _nprobe = EvOptions.Build.Int("nprobe", "Inverted lists searched a query.", StoreSearchOptions.DefaultNProbe, min: 1);
     private readonly Option<int> _rerank = EvOptions.Build.Int("rerank",
@@ -37,18 +40,22 @@ internal sealed class SearchCommand : Command
     private readonly Option<bool> _explain = EvOptions.Flag("explain", "Print each query's plan and counts (plan, matches, cells probed, candidates) to stderr.");
 
     public SearchCommand()
-        : base("search", "Searches every query. --out writes each query's k ids, nearest first (.ivecs; .npy for 64-bit ids); "
+        : base("search", "Searches every query (--queries FILE), or one text (--text \"QUERY\", embedded on this machine). --out writes each query's k ids, nearest first (.ivecs; .npy for 64-bit ids); "
             + "--json prints one JSON array a query, one line each, of {\"id\", \"distance\", \"payload\"}; "
             + "otherwise prints the first queries' hits and the queries per second.")
     {
         Add(_directory);
-        foreach (var option in new Option[] { _queries, _k, _nprobe, _rerank, _threads, _out, _json, _where, _exactBelow, _maxProbes, _explain }) Add(option);
+        foreach (var option in new Option[] { _queries, _text, _k, _nprobe, _rerank, _threads, _out, _json, _where, _exactBelow, _maxProbes, _explain }) Add(option);
         SetAction(Run);
     }
 
     private int Run(ParseResult args)
     {
         string directory = args.Require(_directory, "the store directory (ev search DIR --queries FILE)");
+        string? queryText = args.GetValue(_text);
+        if ((args.GetValue(_queries) == null) == (queryText == null))
+            throw new UserErrorException("Give --queries FILE or --text \"QUERY\", one of the two.");
+        if (queryText != null) return RunText(args, directory, queryText);
         string queriesPath = args.GetValue(_queries)!;
         int k = args.GetValue(_k);
         int nprobe = args.GetValue(_nprobe);
@@ -79,11 +86,7 @@ internal sealed class SearchCommand : Command
         if (rerank > 0 && !info.StoreVectors)
             throw new UserErrorException($"--rerank needs the full vectors, but the store at {directory} was created with --no-vectors. Use --rerank 0.");
 
-        var where = whereText == null ? null : FieldSupport.ParseWhere(whereText, store.Fields);
-        var options = new StoreSearchOptions
-        {
-            NProbe = nprobe, Rerank = rerank, Where = where, ExactScanBelow = args.GetValue(_exactBelow), MaxProbes = args.GetValue(_maxProbes),
-        };
+        var options = SearchOptions(args, store);
         int dim = queries.Dimension;
         long total = queries.Count;
         var buffer = new float[(int)Math.Min(QueriesPerBatch, Math.Max(1, total)) * dim];
@@ -137,6 +140,63 @@ internal sealed class SearchCommand : Command
             + (whereText != null ? $", where {whereText}" : "");
         Console.Out.WriteLine($"Searched {total:N0} queries in {searchSeconds:F3} s: {(total == 0 ? 0 : total / Math.Max(searchSeconds, 1e-9)):N0} queries/s ({settings}; store opened in {openSeconds * 1000:F1} ms, {info.Count:N0} entries).");
         if (outPath != null) Console.Out.WriteLine($"Wrote the ids of each query's {k} hits, nearest first, to {outPath} (-1 where fewer were found).");
+        return 0;
+    }
+
+    private StoreSearchOptions SearchOptions(ParseResult args, EmbeddedVectorStore store)
+    {
+        string? whereText = args.GetValue(_where);
+        return new StoreSearchOptions
+        {
+            NProbe = args.GetValue(_nprobe),
+            Rerank = args.GetValue(_rerank),
+            Where = whereText == null ? null : FieldSupport.ParseWhere(whereText, store.Fields),
+            ExactScanBelow = args.GetValue(_exactBelow),
+            MaxProbes = args.GetValue(_maxProbes),
+        };
+    }
+
+    /// <summary><c>--text "QUERY"</c>: embeds the query and prints its hits with their payload's text (or, with --json, one JSON array).</summary>
+    private int RunText(ParseResult args, string directory, string queryText)
+    {
+        if (args.Given(_out)) throw new UserErrorException("--out writes the ids of many queries; with --text, use --json for one query's hits.");
+        int k = args.GetValue(_k);
+        using var store = StoreSupport.Open(directory, readOnly: true);
+        StreamIngest.RequireTextDimension(store);
+        if (args.GetValue(_rerank) > 0 && !store.GetInfo().StoreVectors)
+            throw new UserErrorException($"--rerank needs the full vectors, but the store at {directory} was created with --no-vectors. Use --rerank 0.");
+        var options = SearchOptions(args, store);
+        var clock = Stopwatch.StartNew();
+        // On a first search in a process this includes loading the model (a second or two).
+        float[] query = StreamIngest.Generator(threads: 0).Embed(queryText);
+        double embedSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var hits = store.Search(query, k, options);
+        double searchSeconds = clock.Elapsed.TotalSeconds;
+        if (args.GetValue(_explain)) Explain(store, query, k, options, 0);
+        if (args.GetValue(_json))
+        {
+            StoreSupport.PrintJson(w =>
+            {
+                w.WriteStartArray();
+                foreach (var hit in hits)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", hit.Id);
+                    w.WriteNumber("distance", hit.Distance);
+                    w.WritePropertyName("payload");
+                    StoreSupport.WritePayload(w, hit.Payload);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            return 0;
+        }
+        var table = new Table().AddColumns("rank", "id", "distance", "text");
+        for (int i = 0; i < hits.Count; i++)
+            table.AddRow($"{i + 1}", $"{hits[i].Id}", $"{hits[i].Distance:F3}", Markup.Escape(StoreSupport.PayloadText(hits[i].Payload, maxChars: 110)));
+        AnsiConsole.Write(table);
+        Console.Out.WriteLine($"{hits.Count} hits for \"{queryText}\" (query embedded in {embedSeconds * 1000:F0} ms, searched in {searchSeconds * 1000:F1} ms; k {k}, nprobe {options.NProbe}, rerank {options.Rerank}).");
         return 0;
     }
 

@@ -105,6 +105,27 @@ internal static class StoreSupport
         return text.Length <= maxChars ? text : text[..(maxChars - 1)] + "…";
     }
 
+    /// <summary>
+    /// A one-line view of a text payload for tables: the "text" of a JSON object (after its "key", when it has one),
+    /// else the payload itself.
+    /// </summary>
+    public static string PayloadText(byte[]? payload, int maxChars)
+    {
+        if (payload == null) return "(deleted)";
+        try
+        {
+            using var document = JsonDocument.Parse(payload);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                string shown = document.RootElement.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String
+                    ? $"[{key.GetString()}] {text.GetString()}" : text.GetString()!;
+                return PayloadPreview(System.Text.Encoding.UTF8.GetBytes(shown), maxChars);
+            }
+        }
+        catch (JsonException) { }
+        return PayloadPreview(payload, maxChars);
+    }
+
     /// <summary>Writes JSON built by <paramref name="build"/> to standard output, followed by a newline.</summary>
     public static void PrintJson(Action<Utf8JsonWriter> build, bool indented = false)
     {
