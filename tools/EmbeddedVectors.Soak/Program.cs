@@ -13,6 +13,17 @@ if (args.Length == 0)
 int Number(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 switch (args[0])
 {
+    case "scripted-writer":
+        return ScriptedWriter.Run(args[1], Console.In, Console.Out);
+    case "storm-reader":
+        return Storm.RunReader(args[1], double.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+    case "storm":
+    {
+        var result = new Storm(args[1], Number(3, 1), Console.Out).Run(Number(2, 600));
+        Console.WriteLine($"storm {result.Seconds:F0} s: searches {result.Searches} (8 threads) + {result.ReaderSearches} (read-only process), adds {result.Adds}, upserts {result.Upserts}, deletes {result.Deletes}, commits {result.Commits}, seals {result.Seals}, compactions {result.Compactions}, violations {result.Violations} + {result.ReaderViolations}");
+        foreach (string problem in result.Problems) Console.WriteLine(problem);
+        return result.Violations + result.ReaderViolations == 0 ? 0 : 1;
+    }
     case "soak-child":
         return SoakChild.Run(args[1], Number(2, 1), args[3]);
     case "kill-soak":
