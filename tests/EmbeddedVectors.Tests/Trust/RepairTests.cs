@@ -27,7 +27,7 @@ public sealed class RepairTests
     public void A_missing_segment_file_is_rebuilt_from_the_log()
     {
         using var dir = new TempStoreDirectory();
-        long damaged = Build(dir.Path, compact: false); // the log still holds every record
+        long damaged = Build(dir.Path, compact: false); // the log still holds the seal's records
         File.Delete(Path.Combine(dir.Path, SegmentWriter.CodesFileName(damaged)));
         var failure = Record.Exception(() => EmbeddedVectorStore.Open(dir.Path).Dispose());
         Assert.True(failure is FileNotFoundException or CorruptFileException, $"{failure}");
@@ -37,8 +37,33 @@ public sealed class RepairTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("nothing lost", result.Out);
         Assert.Contains($"removed segment {damaged}", result.Out);
-        Assert.Contains($"{Entries - 3} entries recovered from the log", result.Out);
+        Assert.Contains($"{Entries - 2} entries recovered from the log", result.Out);
         CheckAllBack(dir.Path);
+    }
+
+    [Fact]
+    public void Keeping_the_newest_seal_in_the_log_recovers_the_newest_segment_only()
+    {
+        using var dir = new TempStoreDirectory();
+        using (var store = EmbeddedVectorStore.Create(dir.Path, Options with { KeepNewestSealInLog = true }))
+        {
+            foreach (int from in new[] { 0, 300 })
+            {
+                for (int id = from; id < from + 300; id++) store.Add(id, VectorOf(id), Encoding.UTF8.GetBytes($"entry {id}"), null);
+                store.Commit();
+                store.Flush(); // the second seal truncates the log to where the first ended
+            }
+        }
+        foreach (var segment in Manifest.Read(dir.Path).Segments) File.Delete(Path.Combine(dir.Path, SegmentWriter.CodesFileName(segment.Number)));
+
+        var report = EmbeddedVectorStore.Repair(dir.Path);
+        Assert.Equal(2, report.RemovedSegments.Count);
+        Assert.Equal(300, report.RecoveredFromLog);
+        Assert.Equal(300, report.UnidentifiedLost);
+        using var reopened = EmbeddedVectorStore.Open(dir.Path);
+        Assert.Equal(300, reopened.Count);
+        Assert.Equal("entry 450", Encoding.UTF8.GetString(reopened.Get(450)!.Payload));
+        Assert.Null(reopened.Get(150));
     }
 
     [Fact]
@@ -95,12 +120,15 @@ public sealed class RepairTests
     }
 
     /// <summary>
-    /// Ids 0..599 in one segment (trained at 300); then 5 and 6 deleted and 7 replaced (in a second segment), so
-    /// the first segment's deletion file marks 5, 6 and 7. Returns the first segment's number.
+    /// Ids 0..599 (trained at 300), 5 and 6 deleted, 7 replaced. <paramref name="compact"/>: all in one segment
+    /// sealed and compacted (which empties the log), then the deletes and the replacement, which the close seals
+    /// into a second segment and the first one's deletion file; else everything in one seal that
+    /// <see cref="EmbeddedVectorStoreOptions.KeepNewestSealInLog"/> keeps in the log. Returns the number of the
+    /// segment holding ids 0..599.
     /// </summary>
     private static long Build(string directory, bool compact)
     {
-        using var store = EmbeddedVectorStore.Create(directory, Options);
+        using var store = EmbeddedVectorStore.Create(directory, Options with { KeepNewestSealInLog = !compact });
         var ids = new long[Entries];
         var vectors = new float[Entries * Dimension];
         var payloads = new byte[Entries][];
@@ -114,14 +142,17 @@ public sealed class RepairTests
         }
         store.AddRange(ids, vectors, payloads, fields);
         store.Commit();
-        store.Flush();
-        if (compact) store.Compact();
-        long first = Manifest.Read(directory).Segments[0].Number;
+        if (compact)
+        {
+            store.Flush();
+            store.Compact();
+        }
         store.Delete(5);
         store.Delete(6);
         store.Add(7, VectorOf(7), Encoding.UTF8.GetBytes("replaced 7"), new FieldValues().Set("n", 7L));
         store.Commit();
-        return first; // the close seals id 7 into a second segment and writes the first one's deletions
+        store.Flush();
+        return Manifest.Read(directory).Segments[0].Number;
     }
 
     private static void CheckAllBack(string directory)
