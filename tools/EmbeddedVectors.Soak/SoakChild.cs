@@ -63,7 +63,7 @@ public static class SoakChild
                 Print(output, "K");
                 store.Compact();
             }
-            else if (draw < 0.955 && store.IsTrained)
+            else if (draw < 0.955 && store.IsTrained && store.Count >= 256) // retraining needs 256 live entries
             {
                 Print(output, "R");
                 store.Retrain(1000);
