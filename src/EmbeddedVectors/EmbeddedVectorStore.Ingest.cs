@@ -54,10 +54,17 @@ public sealed partial class EmbeddedVectorStore
         if (payloads != null && payloads.Count != n) throw new ArgumentException($"{n} vectors but {payloads.Count} payloads.", nameof(payloads));
         if (fields != null && fields.Count != n) throw new ArgumentException($"{n} vectors but {fields.Count} field values.", nameof(fields));
         if (n == 0) return;
-        // Every record must fit the log before any is appended: a batch goes in whole or not at all.
-        for (int i = 0; i < n; i++) LogRecordFormat.CheckedUpsertLength(vectors.Slice(i * Dimension, Dimension), payloads?[i] ?? []);
         var rows = fields == null ? null : new object?[]?[n];
         for (int i = 0; rows != null && i < n; i++) rows[i] = fields![i]?.ToRow(_manifest.Fields);
+        AddRows(ids, vectors, payloads, rows);
+    }
+
+    /// <summary>AddRange with field values already in their stored form (as repair reads them back); the counts are checked.</summary>
+    private void AddRows(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors, IReadOnlyList<byte[]>? payloads, object?[]?[]? rows)
+    {
+        int n = ids.Length;
+        // Every record must fit the log before any is appended: a batch goes in whole or not at all.
+        for (int i = 0; i < n; i++) LogRecordFormat.CheckedUpsertLength(vectors.Slice(i * Dimension, Dimension), payloads?[i] ?? []);
         ReadOnlySpan<float> prepared = Metric == Metric.Cosine ? NormalizedCopy(vectors, n) : vectors;
         lock (_writer)
         {

@@ -196,10 +196,26 @@ public sealed partial class EmbeddedVectorStore
     /// Once every segment keeps its own payloads, nothing sealed refers to the log before the sealed-until
     /// address: give that part back (a whole log file at a time) when no older snapshot is in use.
     /// </summary>
+    // With KeepNewestSealInLog: where the newest seal and the one before it ended in the log (0: not seen in this open).
+    private long _newestSealEnd, _previousSealEnd;
+
     private void TruncateSealedLogLocked()
     {
         foreach (var segment in _segments)
             if (segment.Payloads == null) return; // a segment from before version 2 still reads payloads from the log
-        TruncateLogWhenUnpinnedLocked(_manifest.SealedUntilAddress);
+        long sealedUntil = _manifest.SealedUntilAddress;
+        if (!_options.KeepNewestSealInLog)
+        {
+            TruncateLogWhenUnpinnedLocked(sealedUntil);
+            return;
+        }
+        // Keep from where the seal before the newest one ended: the newest seal's records stay for Repair. The first
+        // seal of an open knows no earlier end and truncates nothing.
+        if (sealedUntil != _newestSealEnd)
+        {
+            _previousSealEnd = _newestSealEnd;
+            _newestSealEnd = sealedUntil;
+        }
+        if (_previousSealEnd > 0) TruncateLogWhenUnpinnedLocked(_previousSealEnd);
     }
 }

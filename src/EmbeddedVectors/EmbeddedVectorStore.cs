@@ -140,7 +140,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         return new EmbeddedVectorStore(directory, options, lockFile);
     }
 
-    /// <summary>Opens an existing store. Only <see cref="EmbeddedVectorStoreOptions.ReadOnly"/>, <c>SealThreshold</c>, <c>MergeFactor</c> and <c>KMeans</c> of <paramref name="options"/> apply.</summary>
+    /// <summary>Opens an existing store. Only <see cref="EmbeddedVectorStoreOptions.ReadOnly"/>, <c>AutoRefresh</c>, <c>SealThreshold</c>, <c>MergeFactor</c>, <c>KeepNewestSealInLog</c> and <c>KMeans</c> of <paramref name="options"/> apply.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="CorruptFileException">The directory is not a store, a file is damaged, or it was written by a newer version.</exception>
     /// <exception cref="EmbeddedVectorsException">Another process has the store open for writing.</exception>

@@ -80,6 +80,15 @@ public sealed record EmbeddedVectorStoreOptions
     /// </summary>
     public int MergeFactor { get; init; } = 4;
 
+    /// <summary>
+    /// Keep the newest seal's records in the write-ahead log until the next seal (instead of dropping them once
+    /// the segment holds them), so that <see cref="EmbeddedVectorStore.Repair"/> can rebuild the newest segment
+    /// from the log if its files are lost or damaged. Costs up to one seal's worth of log space (vectors and
+    /// payloads of <see cref="SealThreshold"/> entries). Compaction still empties the log. Default false. Applies
+    /// to this open.
+    /// </summary>
+    public bool KeepNewestSealInLog { get; init; }
+
     /// <summary>Open without the write lock: other processes may read the same store while one writes. Default false.</summary>
     public bool ReadOnly { get; init; }
 

@@ -377,13 +377,44 @@ internal sealed unsafe class Segment : IDisposable
         }
     }
 
+    /// <summary>
+    /// What <see cref="Verify"/> checks, without stopping at the first damage (for repair): one message per region
+    /// whose checksum fails, and whether the ids (with their payload addresses) and the rows can still be trusted.
+    /// </summary>
+    public List<string> FindDamage(out bool idsIntact, out bool rowsIntact)
+    {
+        CheckOpen();
+        var damage = new List<string>();
+        idsIntact = true;
+        for (int i = 0; i < _codesRegions.Length; i++)
+        {
+            if (RegionIsIntact(_codesFile, _codesRegions[i])) continue;
+            damage.Add(RegionDamage(_codesFile, _codesRegions[i], SegmentHeader.CodesFileRegionNames[i]));
+            idsIntact &= i != SegmentHeader.IdsRegion && i != SegmentHeader.PayloadRegion;
+        }
+        rowsIntact = _vectorsFile != null;
+        for (int i = 0; _vectorsFile != null && i < _vectorsRegions!.Length; i++)
+        {
+            if (RegionIsIntact(_vectorsFile, _vectorsRegions[i])) continue;
+            damage.Add(RegionDamage(_vectorsFile, _vectorsRegions[i], SegmentHeader.VectorsFileRegionNames[i]));
+            rowsIntact = false;
+        }
+        return damage;
+    }
+
+    private static bool RegionIsIntact(MappedFile file, Region region) => FileHeaders.Checksum(file.Base + region.Offset, region.Length) == region.Checksum;
+
+    private static string RegionDamage(MappedFile file, Region region, string name) => $"{file.Path}: {RegionProblem(region, name)}";
+
+    private static string RegionProblem(Region region, string name)
+        => $"the {name} region (offset {region.Offset}, length {region.Length}) does not match its checksum; the file is damaged";
+
     private static void VerifyRegions(MappedFile file, Region[] regions, string[] names)
     {
         for (int i = 0; i < regions.Length; i++)
         {
-            var r = regions[i];
-            if (FileHeaders.Checksum(file.Base + r.Offset, r.Length) != r.Checksum)
-                throw new CorruptFileException(file.Path, $"the {names[i]} region (offset {r.Offset}, length {r.Length}) does not match its checksum; the file is damaged");
+            if (!RegionIsIntact(file, regions[i]))
+                throw new CorruptFileException(file.Path, RegionProblem(regions[i], names[i]));
         }
     }
 
