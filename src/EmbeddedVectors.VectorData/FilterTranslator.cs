@@ -187,10 +187,36 @@ internal sealed class FilterTranslator(CollectionSchema schema) : FilterTranslat
                 }
                 value = items;
                 return true;
+            case var other when !ParameterFinder.Uses(other):
+                // Anything else that does not read the record (an array element, a method call on captured values)
+                // is evaluated once, here, by the expression interpreter.
+                value = Expression.Lambda(Expression.Convert(other, typeof(object))).Compile(preferInterpretation: true).DynamicInvoke();
+                return true;
             default:
                 value = null;
                 return false;
         }
+    }
+
+    /// <summary>Whether an expression reads a parameter (the record, or a lambda's own parameter): then it is no value.</summary>
+    private sealed class ParameterFinder : ExpressionVisitor
+    {
+        private bool _found;
+
+        public static bool Uses(Expression expression)
+        {
+            var finder = new ParameterFinder();
+            finder.Visit(expression);
+            return finder._found;
+        }
+
+        protected override Expression VisitParameter(ParameterExpression node)
+        {
+            _found = true;
+            return node;
+        }
+
+        protected override Expression VisitExtension(Expression node) => node; // QueryParameterExpression: a value
     }
 
     /// <summary>Drops conversions the compiler inserts (int → long?, a property to object).</summary>

@@ -83,7 +83,7 @@ internal sealed class RecordCodec(CollectionSchema schema, JsonSerializerOptions
         var root = document.RootElement;
         object key = schema.KeyIsHashed
             ? KeyIds.ParseKey(schema.Key.Type, root.GetProperty(KeyName).GetString()!)
-            : schema.Key.Type == typeof(int) ? checked((int)entry.Id) : entry.Id;
+            : schema.Key.Type == typeof(int) ? (object)checked((int)entry.Id) : entry.Id;
         schema.Key.SetValueAsObject(record, key);
         if (root.TryGetProperty(DataName, out var data))
         {
