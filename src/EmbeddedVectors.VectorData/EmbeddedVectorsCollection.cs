@@ -120,10 +120,8 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
         FilteredRecordRetrievalOptions<TRecord>? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
         options ??= new FilteredRecordRetrievalOptions<TRecord>();
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options.Skip));
-        bool includeVectors = IncludeVectors(options.IncludeVectors);
+        bool includeVectors = CheckPage(top, options.Skip, options.IncludeVectors);
         var where = new FilterTranslator(_schema).Translate(filter);
         var sort = options.OrderBy?.Invoke(new FilteredRecordRetrievalOptions<TRecord>.OrderByDefinition()).Values;
         var records = Run("Get", () =>
@@ -318,10 +316,8 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
         VectorSearchOptions<TRecord>? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(searchValue);
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
         options ??= new VectorSearchOptions<TRecord>();
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options.Skip));
-        bool includeVectors = IncludeVectors(options.IncludeVectors);
+        bool includeVectors = CheckPage(top, options.Skip, options.IncludeVectors);
         var vectorProperty = _schema.Model.GetVectorPropertyOrSingle(options);
         ReadOnlyMemory<float> query = searchValue switch
         {
@@ -377,6 +373,14 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
     {
         if (disposing && _ownsRegistry) _registry.Dispose();
         base.Dispose(disposing);
+    }
+
+    /// <summary>Checks top and skip; returns whether to include vectors (refused when they are generated).</summary>
+    private bool CheckPage(int top, int skip, bool includeVectors)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(skip, "options.Skip");
+        return IncludeVectors(includeVectors);
     }
 
     private bool IncludeVectors(bool requested)

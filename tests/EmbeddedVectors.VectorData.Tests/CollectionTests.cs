@@ -2,48 +2,37 @@ using Microsoft.Extensions.VectorData;
 
 namespace EmbeddedVectors.VectorData.Tests;
 
-public sealed class CollectionTests : IDisposable
+public sealed class CollectionTests : StoreTest
 {
-    private readonly TempDirectory _dir = new();
-    private readonly EmbeddedVectorsVectorStore _store;
-
-    public CollectionTests() => _store = new EmbeddedVectorsVectorStore(_dir.Path);
-
-    public void Dispose()
-    {
-        _store.Dispose();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task CreateListCheckAndDeleteCollections()
     {
-        Assert.Empty(await _store.ListCollectionNamesAsync().ToListAsync());
-        var b = _store.GetCollection<long, NoDataRecord>("b-collection");
-        var a = _store.GetCollection<long, NoDataRecord>("a.collection");
+        Assert.Empty(await Store.ListCollectionNamesAsync().ToListAsync());
+        var b = Store.GetCollection<long, NoDataRecord>("b-collection");
+        var a = Store.GetCollection<long, NoDataRecord>("a.collection");
         Assert.False(await b.CollectionExistsAsync());
-        Assert.False(await _store.CollectionExistsAsync("b-collection"));
+        Assert.False(await Store.CollectionExistsAsync("b-collection"));
         await b.EnsureCollectionExistsAsync();
         await b.EnsureCollectionExistsAsync(); // twice is fine
         await a.EnsureCollectionExistsAsync();
-        Directory.CreateDirectory(Path.Combine(_dir.Path, "not-a-store"));
-        Assert.Equal(["a.collection", "b-collection"], await _store.ListCollectionNamesAsync().ToListAsync());
-        Assert.True(await _store.CollectionExistsAsync("b-collection"));
+        Directory.CreateDirectory(Path.Combine(Dir.Path, "not-a-store"));
+        Assert.Equal(["a.collection", "b-collection"], await Store.ListCollectionNamesAsync().ToListAsync());
+        Assert.True(await Store.CollectionExistsAsync("b-collection"));
 
         await b.UpsertAsync(new NoDataRecord { Key = 1, Vector = [1, 2, 3] });
         // Another collection object of the same name shares the open store.
-        var sameB = _store.GetCollection<long, NoDataRecord>("b-collection");
+        var sameB = Store.GetCollection<long, NoDataRecord>("b-collection");
         Assert.NotNull(await sameB.GetAsync(1));
 
-        await _store.EnsureCollectionDeletedAsync("b-collection");
+        await Store.EnsureCollectionDeletedAsync("b-collection");
         Assert.False(await b.CollectionExistsAsync());
-        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "b-collection")));
+        Assert.False(Directory.Exists(Path.Combine(Dir.Path, "b-collection")));
         Assert.Null(await sameB.GetAsync(1)); // reads of a missing collection find nothing
         Assert.Empty(await sameB.GetAsync(_ => true, 10).ToListAsync());
         await Assert.ThrowsAsync<VectorStoreException>(() => sameB.SearchAsync(new float[] { 1, 0, 0 }, 1).ToListAsync());
-        await _store.EnsureCollectionDeletedAsync("b-collection"); // deleting a missing collection is fine
+        await Store.EnsureCollectionDeletedAsync("b-collection"); // deleting a missing collection is fine
         await a.EnsureCollectionDeletedAsync();
-        Assert.Empty(await _store.ListCollectionNamesAsync().ToListAsync());
+        Assert.Empty(await Store.ListCollectionNamesAsync().ToListAsync());
 
         // Recreated, it starts empty.
         await b.EnsureCollectionExistsAsync();
@@ -61,21 +50,21 @@ public sealed class CollectionTests : IDisposable
     [InlineData("nul\0char")]
     public async Task InvalidCollectionNamesAreRefused(string name)
     {
-        var e = Assert.Throws<ArgumentException>(() => _store.GetCollection<long, NoDataRecord>(name));
+        var e = Assert.Throws<ArgumentException>(() => Store.GetCollection<long, NoDataRecord>(name));
         Assert.Contains("collection name", e.Message);
-        await Assert.ThrowsAsync<ArgumentException>(() => _store.CollectionExistsAsync(name));
-        await Assert.ThrowsAsync<ArgumentException>(() => _store.EnsureCollectionDeletedAsync(name));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CollectionExistsAsync(name));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.EnsureCollectionDeletedAsync(name));
     }
 
     [Fact]
     public async Task MetadataThroughGetService()
     {
-        var storeMetadata = (VectorStoreMetadata?)_store.GetService(typeof(VectorStoreMetadata));
+        var storeMetadata = (VectorStoreMetadata?)Store.GetService(typeof(VectorStoreMetadata));
         Assert.Equal("embeddedvectors", storeMetadata!.VectorStoreSystemName);
-        Assert.Equal(_store.Directory, storeMetadata.VectorStoreName);
-        Assert.Same(_store, _store.GetService(typeof(VectorStore)));
-        Assert.Null(_store.GetService(typeof(VectorStoreMetadata), "key"));
-        var collection = _store.GetCollection<long, NoDataRecord>("meta");
+        Assert.Equal(Store.Directory, storeMetadata.VectorStoreName);
+        Assert.Same(Store, Store.GetService(typeof(VectorStore)));
+        Assert.Null(Store.GetService(typeof(VectorStoreMetadata), "key"));
+        var collection = Store.GetCollection<long, NoDataRecord>("meta");
         var metadata = (VectorStoreCollectionMetadata?)collection.GetService(typeof(VectorStoreCollectionMetadata));
         Assert.Equal("meta", metadata!.CollectionName);
         Assert.Equal("embeddedvectors", metadata.VectorStoreSystemName);
@@ -89,8 +78,8 @@ public sealed class CollectionTests : IDisposable
     [Fact]
     public async Task AnExistingCollectionMustFitTheRecordDefinition()
     {
-        await _store.GetCollection<long, NoDataRecord>("shape").EnsureCollectionExistsAsync();
-        var other = _store.GetCollection<long, LongRecord>("shape"); // 4 dimensions, not 3
+        await Store.GetCollection<long, NoDataRecord>("shape").EnsureCollectionExistsAsync();
+        var other = Store.GetCollection<long, LongRecord>("shape"); // 4 dimensions, not 3
         var e = await Assert.ThrowsAsync<VectorStoreException>(() => other.GetAsync(1));
         Assert.Contains("4", e.Message);
         Assert.Contains("3 dimensions", e.Message);
@@ -99,12 +88,12 @@ public sealed class CollectionTests : IDisposable
     [Fact]
     public void StandAloneCollectionsOwnTheirStore()
     {
-        using (var c = new EmbeddedVectorsCollection<long, NoDataRecord>(Path.Combine(_dir.Path, "alone"), "c1"))
+        using (var c = new EmbeddedVectorsCollection<long, NoDataRecord>(Path.Combine(Dir.Path, "alone"), "c1"))
         {
             c.EnsureCollectionExistsAsync().GetAwaiter().GetResult();
             c.UpsertAsync(new NoDataRecord { Key = 5, Vector = [1, 1, 1] }).GetAwaiter().GetResult();
         }
-        using var again = new EmbeddedVectorsCollection<long, NoDataRecord>(Path.Combine(_dir.Path, "alone"), "c1");
+        using var again = new EmbeddedVectorsCollection<long, NoDataRecord>(Path.Combine(Dir.Path, "alone"), "c1");
         Assert.NotNull(again.GetAsync(5).GetAwaiter().GetResult());
     }
 
@@ -149,14 +138,14 @@ public sealed class CollectionTests : IDisposable
     [Fact]
     public void UnsupportedRecordShapesAreRefusedAtCollectionCreation()
     {
-        Assert.Contains("Multiple vector properties", Assert.Throws<NotSupportedException>(() => _store.GetCollection<long, TwoVectors>("two")).Message);
-        Assert.Contains("ManhattanDistance", Assert.Throws<NotSupportedException>(() => _store.GetCollection<long, Manhattan>("m")).Message);
-        Assert.Contains("Hnsw", Assert.Throws<NotSupportedException>(() => _store.GetCollection<long, Hnsw>("h")).Message);
-        Assert.Contains("Int16", Assert.Throws<NotSupportedException>(() => _store.GetCollection<short, ShortKey>("s")).Message);
-        Assert.Contains("Numbers", Assert.Throws<NotSupportedException>(() => _store.GetCollection<long, IndexedObject>("o")).Message);
-        Assert.Contains("Double[]", Assert.Throws<InvalidOperationException>(() => _store.GetCollection<long, DoubleVector>("d")).Message);
-        Assert.ThrowsAny<Exception>(() => _store.GetCollection<int, NoDataRecord>("wrong-key-type"));
-        Assert.Throws<NotSupportedException>(() => _store.GetCollection<object, Dictionary<string, object?>>("dyn"));
-        Assert.Empty(Directory.GetDirectories(_dir.Path));
+        Assert.Contains("Multiple vector properties", Assert.Throws<NotSupportedException>(() => Store.GetCollection<long, TwoVectors>("two")).Message);
+        Assert.Contains("ManhattanDistance", Assert.Throws<NotSupportedException>(() => Store.GetCollection<long, Manhattan>("m")).Message);
+        Assert.Contains("Hnsw", Assert.Throws<NotSupportedException>(() => Store.GetCollection<long, Hnsw>("h")).Message);
+        Assert.Contains("Int16", Assert.Throws<NotSupportedException>(() => Store.GetCollection<short, ShortKey>("s")).Message);
+        Assert.Contains("Numbers", Assert.Throws<NotSupportedException>(() => Store.GetCollection<long, IndexedObject>("o")).Message);
+        Assert.Contains("Double[]", Assert.Throws<InvalidOperationException>(() => Store.GetCollection<long, DoubleVector>("d")).Message);
+        Assert.ThrowsAny<Exception>(() => Store.GetCollection<int, NoDataRecord>("wrong-key-type"));
+        Assert.Throws<NotSupportedException>(() => Store.GetCollection<object, Dictionary<string, object?>>("dyn"));
+        Assert.Empty(Directory.GetDirectories(Dir.Path));
     }
 }

@@ -37,19 +37,8 @@ public sealed class NoDataRecord
     [VectorStoreVector(3)] public float[] Vector { get; set; } = [];
 }
 
-public sealed class CrudTests : IDisposable
+public sealed class CrudTests : StoreTest
 {
-    private readonly TempDirectory _dir = new();
-    private readonly EmbeddedVectorsVectorStore _store;
-
-    public CrudTests() => _store = new EmbeddedVectorsVectorStore(_dir.Path);
-
-    public void Dispose()
-    {
-        _store.Dispose();
-        _dir.Dispose();
-    }
-
     private static float[] VectorOf(int i) => [1 + i, (i * 7) % 5 + 0.5f, (i * 3) % 4 - 1.5f, 0.25f * i];
 
     private static void AssertClose(float[] expected, float[] actual)
@@ -61,7 +50,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task LongKeys()
     {
-        var c = _store.GetCollection<long, LongRecord>("longs");
+        var c = Store.GetCollection<long, LongRecord>("longs");
         await c.EnsureCollectionExistsAsync();
         await c.UpsertAsync(Enumerable.Range(0, 20).Select(i => new LongRecord { Key = i * 1_000_000_000_000L - 5, Text = $"text {i}", Vector = VectorOf(i) }).ToList());
         var got = await c.GetAsync(3 * 1_000_000_000_000L - 5, new() { IncludeVectors = true });
@@ -74,7 +63,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task IntKeys()
     {
-        var c = _store.GetCollection<int, IntRecord>("ints");
+        var c = Store.GetCollection<int, IntRecord>("ints");
         await c.EnsureCollectionExistsAsync();
         await c.UpsertAsync(Enumerable.Range(0, 20).Select(i => new IntRecord { Key = -i, Text = $"text {i}", Vector = VectorOf(i) }).ToList());
         var got = await c.GetAsync(-4, new() { IncludeVectors = true });
@@ -86,7 +75,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task GuidKeys()
     {
-        var c = _store.GetCollection<Guid, GuidRecord>("guids");
+        var c = Store.GetCollection<Guid, GuidRecord>("guids");
         await c.EnsureCollectionExistsAsync();
         var keys = Enumerable.Range(0, 60).Select(i => new Guid(i + 1, 2, 3, new byte[8])).ToArray();
         await c.UpsertAsync(Enumerable.Range(0, 20).Select(i => new GuidRecord { Key = keys[i], Text = $"text {i}", Vector = new(VectorOf(i)) }).ToList());
@@ -99,7 +88,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task StringKeys()
     {
-        var c = _store.GetCollection<string, StringRecord>("strings");
+        var c = Store.GetCollection<string, StringRecord>("strings");
         await c.EnsureCollectionExistsAsync();
         string Key(int i) => i == 1 ? "" : i == 2 ? "ünïcödé ✓ 'quoted'" : $"key-{i}";
         await c.UpsertAsync(Enumerable.Range(0, 20).Select(i => new StringRecord { Key = Key(i), Text = $"text {i}", Vector = VectorOf(i) }).ToList());
@@ -128,8 +117,8 @@ public sealed class CrudTests : IDisposable
         Assert.DoesNotContain(left, r => keyOf(r).Equals(key(2)));
 
         // A new vector store over the same directory reads the same records back.
-        _store.Dispose();
-        using var reopened = new EmbeddedVectorsVectorStore(_dir.Path);
+        Store.Dispose();
+        using var reopened = new EmbeddedVectorsVectorStore(Dir.Path);
         var again = reopened.GetCollection<TKey, TRecord>(c.Name);
         Assert.Equal(17, (await again.GetAsync(_ => true, 100).ToListAsync()).Count);
         Assert.Equal("changed", textOf((await again.GetAsync(key(4)))!));
@@ -139,7 +128,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task GeneratedGuidKeys()
     {
-        var c = _store.GetCollection<Guid, AutoKeyRecord>("auto");
+        var c = Store.GetCollection<Guid, AutoKeyRecord>("auto");
         await c.EnsureCollectionExistsAsync();
         var records = Enumerable.Range(0, 5).Select(i => new AutoKeyRecord { Vector = [i, 1] }).ToList();
         await c.UpsertAsync(records);
@@ -157,7 +146,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task RecordsWithNoDataFields()
     {
-        var c = _store.GetCollection<long, NoDataRecord>("bare");
+        var c = Store.GetCollection<long, NoDataRecord>("bare");
         await c.EnsureCollectionExistsAsync();
         await c.UpsertAsync([new NoDataRecord { Key = 1, Vector = [1, 0, 0] }, new NoDataRecord { Key = 2, Vector = [0, 1, 0] }]);
         var hits = await c.SearchAsync(new float[] { 0, 1, 0 }, 1, new() { IncludeVectors = true }).ToListAsync();
@@ -169,7 +158,7 @@ public sealed class CrudTests : IDisposable
     [Fact]
     public async Task BadRecordsAreRefusedWithClearMessages()
     {
-        var c = _store.GetCollection<long, NoDataRecord>("bad");
+        var c = Store.GetCollection<long, NoDataRecord>("bad");
         await Assert.ThrowsAsync<VectorStoreException>(() => c.UpsertAsync(new NoDataRecord { Key = 1, Vector = [1, 0, 0] }));
         await c.EnsureCollectionExistsAsync();
         var wrongLength = await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync(new NoDataRecord { Key = 1, Vector = [1, 0] }));

@@ -2,19 +2,8 @@ using Microsoft.Extensions.VectorData;
 
 namespace EmbeddedVectors.VectorData.Tests;
 
-public sealed class DynamicAndTypesTests : IDisposable
+public sealed class DynamicAndTypesTests : StoreTest
 {
-    private readonly TempDirectory _dir = new();
-    private readonly EmbeddedVectorsVectorStore _store;
-
-    public DynamicAndTypesTests() => _store = new EmbeddedVectorsVectorStore(_dir.Path);
-
-    public void Dispose()
-    {
-        _store.Dispose();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task DynamicRecordsRoundTripFilterAndSearch()
     {
@@ -24,13 +13,13 @@ public sealed class DynamicAndTypesTests : IDisposable
             [
                 new VectorStoreKeyProperty("Id", typeof(string)),
                 new VectorStoreDataProperty("Title", typeof(string)) { IsIndexed = true },
-                new VectorStoreDataProperty("Year", typeof(int)) { IsIndexed = true, StorageName = "year_stored" },
+                new VectorStoreDataProperty("Year", typeof(int)) { IsIndexed = true, StorageName = "yearStored" },
                 new VectorStoreDataProperty("Tags", typeof(List<string>)) { IsIndexed = true },
                 new VectorStoreDataProperty("Notes", typeof(string)),
                 new VectorStoreVectorProperty("Embedding", typeof(ReadOnlyMemory<float>), 3) { DistanceFunction = DistanceFunction.EuclideanSquaredDistance },
             ],
         };
-        var c = _store.GetDynamicCollection("dynamic", definition);
+        var c = Store.GetDynamicCollection("dynamic", definition);
         await c.EnsureCollectionExistsAsync();
         var records = Enumerable.Range(0, 10).Select(i => new Dictionary<string, object?>
         {
@@ -96,7 +85,7 @@ public sealed class DynamicAndTypesTests : IDisposable
     [Fact]
     public async Task EveryDataPropertyTypeRoundTrips()
     {
-        var c = _store.GetCollection<long, AllTypes>("types");
+        var c = Store.GetCollection<long, AllTypes>("types");
         await c.EnsureCollectionExistsAsync();
         var record = new AllTypes
         {
@@ -142,7 +131,7 @@ public sealed class DynamicAndTypesTests : IDisposable
     [Fact]
     public async Task HashCollisionsProbeAndSurviveReopen()
     {
-        string root = Path.Combine(_dir.Path, "collide");
+        string root = Path.Combine(Dir.Path, "collide");
         List<long> Ids(VectorStoreCollection<string, StringKeyed> c)
             => [.. ((EmbeddedVectorStore)c.GetService(typeof(EmbeddedVectorStore))!).FindIds()];
         using (var store = new EmbeddedVectorsVectorStore(root) { HomeIdForTests = _ => 100 })

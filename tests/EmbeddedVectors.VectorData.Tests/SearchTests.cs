@@ -2,19 +2,8 @@ using Microsoft.Extensions.VectorData;
 
 namespace EmbeddedVectors.VectorData.Tests;
 
-public sealed class SearchTests : IDisposable
+public sealed class SearchTests : StoreTest
 {
-    private readonly TempDirectory _dir = new();
-    private readonly EmbeddedVectorsVectorStore _store;
-
-    public SearchTests() => _store = new EmbeddedVectorsVectorStore(_dir.Path);
-
-    public void Dispose()
-    {
-        _store.Dispose();
-        _dir.Dispose();
-    }
-
     private static readonly float[][] Points = [[1, 0, 0, 0], [0.9f, 0.4f, 0, 0], [0, 2, 0, 0], [-1, 0, 0.5f, 0], [3, 3, 3, 3], [0.1f, 0.3f, -0.1f, 0.2f]];
 
     private static double Dot(float[] a, float[] b)
@@ -58,7 +47,7 @@ public sealed class SearchTests : IDisposable
                 new VectorStoreVectorProperty("Vector", typeof(float[]), 4) { DistanceFunction = function, IndexKind = indexKind },
             ],
         };
-        var c = _store.GetCollection<long, DefinedRecord>("scores", definition);
+        var c = Store.GetCollection<long, DefinedRecord>("scores", definition);
         await c.EnsureCollectionExistsAsync();
         await c.UpsertAsync(Points.Select((p, i) => new DefinedRecord { Key = i, Label = $"p{i}", Vector = p }).ToList());
         float[] query = [0.8f, 0.5f, 0.1f, 0];
@@ -106,7 +95,7 @@ public sealed class SearchTests : IDisposable
     [Fact]
     public async Task SmallDimensionsTrainOnceLargeEnough()
     {
-        using var store = new EmbeddedVectorsVectorStore(Path.Combine(_dir.Path, "ivf"), new EmbeddedVectorsVectorStoreOptions
+        using var store = new EmbeddedVectorsVectorStore(Path.Combine(Dir.Path, "ivf"), new EmbeddedVectorsVectorStoreOptions
         {
             Index = new EmbeddedVectorsIndexSettings { NList = 8, TrainingThreshold = 256, NProbe = 8 },
         });

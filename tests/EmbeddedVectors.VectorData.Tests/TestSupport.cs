@@ -68,3 +68,19 @@ public sealed class Hotel
     [VectorStoreVector(3, DistanceFunction = DistanceFunction.EuclideanSquaredDistance, IndexKind = IndexKind.Flat)]
     public float[]? Location { get; set; }
 }
+
+/// <summary>A vector store over a fresh temporary directory, for one test.</summary>
+public abstract class StoreTest : IDisposable
+{
+    protected StoreTest() => Store = new EmbeddedVectorsVectorStore(Dir.Path);
+
+    protected TempDirectory Dir { get; } = new();
+
+    protected EmbeddedVectorsVectorStore Store { get; }
+
+    public void Dispose()
+    {
+        Store.Dispose();
+        Dir.Dispose();
+    }
+}
