@@ -68,6 +68,25 @@ try
         Console.WriteLine($"upsert store:     {count / clock.Elapsed.TotalSeconds:F0} records/s ({clock.Elapsed.TotalSeconds:F1} s, training included); into the trained store {trained / trainedTime.TotalSeconds:F0} records/s");
     }
 
+    if (args.Contains("--profile"))
+    {
+        // Where a hit's time goes: the store's Get (payload and vector read) and the record decoding.
+        using var passages = new EmbeddedVectorsCollection<long, Passage>(root, "passages", new() { Index = settings });
+        var store = (EmbeddedVectorStore)passages.GetService(typeof(EmbeddedVectorStore))!;
+        var hitIds = Enumerable.Range(0, queryCount).SelectMany(q => store.Search(Query(q), K, new StoreSearchOptions { NProbe = 16 }).Select(h => h.Id)).ToArray();
+        for (int round = 0; round < 3; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            long bytes = 0;
+            foreach (long id in hitIds) bytes += store.Get(id)!.Payload.Length;
+            double getMicros = watch.Elapsed.TotalMicroseconds / hitIds.Length;
+            watch.Restart();
+            foreach (long id in hitIds) bytes += passages.GetAsync(id).GetAwaiter().GetResult()!.Title.Length;
+            double collectionGetMicros = watch.Elapsed.TotalMicroseconds / hitIds.Length;
+            Console.WriteLine($"per hit: store Get {getMicros:F2} µs, collection GetAsync {collectionGetMicros:F2} µs ({bytes})");
+        }
+    }
+
     // Search: the connector's SearchAsync (IncludeVectors = false, so records come back with their 3 data fields)
     // against EmbeddedVectorStore.Search on the very same open store and settings, one thread, A/B alternated.
     Console.WriteLine("| nprobe | rerank | recall@10 connector | recall@10 store | QPS connector | QPS store | QPS store + payload | connector / store | connector / (store + payload) |");
