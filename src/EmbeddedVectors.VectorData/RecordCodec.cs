@@ -19,6 +19,14 @@ internal sealed class RecordCodec(CollectionSchema schema, JsonSerializerOptions
 
     private readonly CollectionModel _model = schema.Model;
 
+    /// <summary>The properties kept under "d" (data properties, and the embedding input), with their UTF-8 storage names.</summary>
+    private readonly (PropertyModel Property, byte[] Name)[] _stored = [.. schema.Model.DataProperties.Cast<PropertyModel>()
+        .Concat(schema.GeneratesEmbeddings ? [schema.Vector] : [])
+        .Select(p => (p, System.Text.Encoding.UTF8.GetBytes(p.StorageName)))];
+
+    /// <summary>Primitive values are read and written directly (no serializer dispatch) only when the options are the defaults.</summary>
+    private readonly bool _directPrimitives = ReferenceEquals(json, JsonSerializerOptions.Default);
+
     /// <summary>The vector of <paramref name="record"/> (from its property, or <paramref name="generated"/> when embeddings are generated).</summary>
     public ReadOnlyMemory<float> VectorOf(object record, Embedding? generated)
     {
@@ -45,18 +53,30 @@ internal sealed class RecordCodec(CollectionSchema schema, JsonSerializerOptions
             if (schema.KeyIsHashed) writer.WriteString(KeyName, KeyIds.KeyText(key));
             if (schema.Metric == Metric.Cosine) writer.WriteNumber(NormName, Norm(vector));
             writer.WriteStartObject(DataName);
-            foreach (var property in _model.DataProperties) WriteValue(writer, property, record);
-            if (schema.GeneratesEmbeddings) WriteValue(writer, schema.Vector, record);
+            foreach (var (property, name) in _stored) WriteValue(writer, property, name, record);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
     }
 
-    private void WriteValue(Utf8JsonWriter writer, PropertyModel property, object record)
+    private void WriteValue(Utf8JsonWriter writer, PropertyModel property, byte[] name, object record)
     {
         var value = property.GetValueAsObject(record);
-        writer.WritePropertyName(property.StorageName);
+        writer.WritePropertyName(name);
+        if (_directPrimitives)
+        {
+            // What the serializer writes for these, without its per-call dispatch.
+            switch (value)
+            {
+                case null: writer.WriteNullValue(); return;
+                case string text: writer.WriteStringValue(text); return;
+                case int number: writer.WriteNumberValue(number); return;
+                case long number: writer.WriteNumberValue(number); return;
+                case double number when double.IsFinite(number): writer.WriteNumberValue(number); return;
+                case bool flag: writer.WriteBooleanValue(flag); return;
+            }
+        }
         // The runtime type, so a dynamic record's value serialises as what it is.
         JsonSerializer.Serialize(writer, value, value?.GetType() ?? property.Type, json);
     }
@@ -79,35 +99,63 @@ internal sealed class RecordCodec(CollectionSchema schema, JsonSerializerOptions
     public TRecord Decode<TRecord>(StoredEntry entry, bool includeVectors)
     {
         var record = _model.CreateRecord<TRecord>()!;
-        using var document = JsonDocument.Parse(entry.Payload);
-        var root = document.RootElement;
+        string? keyText = null;
+        float length = 1;
+        // One forward pass over the payload (no document): this runs for every hit of every search.
+        var reader = new Utf8JsonReader(entry.Payload);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(KeyName)) { reader.Read(); keyText = reader.GetString(); }
+            else if (reader.ValueTextEquals(NormName)) { reader.Read(); length = reader.GetSingle(); }
+            else if (reader.ValueTextEquals(DataName)) { reader.Read(); ReadData(ref reader, record); }
+            else { reader.Read(); reader.Skip(); }
+        }
         object key = schema.KeyIsHashed
-            ? KeyIds.ParseKey(schema.Key.Type, root.GetProperty(KeyName).GetString()!)
+            ? KeyIds.ParseKey(schema.Key.Type, keyText ?? throw new InvalidDataException($"Entry {entry.Id} of collection '{schema.CollectionName}' has no key in its payload."))
             : schema.Key.Type == typeof(int) ? (object)checked((int)entry.Id) : entry.Id;
         schema.Key.SetValueAsObject(record, key);
-        if (root.TryGetProperty(DataName, out var data))
-        {
-            foreach (var property in _model.DataProperties) ReadValue(data, property, record);
-            if (schema.GeneratesEmbeddings) ReadValue(data, schema.Vector, record);
-        }
         if (includeVectors && !schema.GeneratesEmbeddings)
         {
             var vector = entry.Vector;
-            if (schema.Metric == Metric.Cosine && root.TryGetProperty(NormName, out var norm))
-            {
-                // The store keeps unit vectors under cosine; the length restores the vector as written (to float rounding).
-                float length = norm.GetSingle();
+            // The store keeps unit vectors under cosine; the length restores the vector as written (to float rounding).
+            if (schema.Metric == Metric.Cosine)
                 for (int i = 0; i < vector.Length; i++) vector[i] *= length;
-            }
             schema.Vector.SetValueAsObject(record, AsPropertyType(vector));
         }
         return record;
     }
 
-    private void ReadValue(JsonElement data, PropertyModel property, object record)
+    private void ReadData(ref Utf8JsonReader reader, object record)
     {
-        if (!data.TryGetProperty(property.StorageName, out var element)) return;
-        property.SetValueAsObject(record, element.Deserialize(property.Type, json));
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            PropertyModel? property = null;
+            foreach (var (candidate, name) in _stored)
+            {
+                if (!reader.ValueTextEquals(name)) continue;
+                property = candidate;
+                break;
+            }
+            reader.Read();
+            if (property == null) reader.Skip(); // a property the record type no longer has
+            else property.SetValueAsObject(record, ReadValue(ref reader, property.Type));
+        }
+    }
+
+    private object? ReadValue(ref Utf8JsonReader reader, Type type)
+    {
+        if (_directPrimitives)
+        {
+            var plain = Nullable.GetUnderlyingType(type) ?? type;
+            if (reader.TokenType == JsonTokenType.Null && (plain != type || !type.IsValueType)) return null;
+            if (plain == typeof(string) && reader.TokenType == JsonTokenType.String) return reader.GetString();
+            if (plain == typeof(int) && reader.TokenType == JsonTokenType.Number) return reader.GetInt32();
+            if (plain == typeof(long) && reader.TokenType == JsonTokenType.Number) return reader.GetInt64();
+            if (plain == typeof(double) && reader.TokenType == JsonTokenType.Number) return reader.GetDouble();
+            if (plain == typeof(bool) && reader.TokenType is JsonTokenType.True or JsonTokenType.False) return reader.GetBoolean();
+        }
+        return JsonSerializer.Deserialize(ref reader, type, json);
     }
 
     private object AsPropertyType(float[] vector)
