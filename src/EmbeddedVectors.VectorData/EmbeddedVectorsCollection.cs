@@ -181,7 +181,10 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
             Run("Delete", () =>
             {
                 foreach (var key in normalised)
-                    if (_schema.KeyIsHashed ? Find(open.Store, key, out _) is { } entry && open.Store.Delete(entry.Id) : open.Store.Delete(IntegerId(key))) { }
+                {
+                    if (!_schema.KeyIsHashed) open.Store.Delete(IntegerId(key));
+                    else if (Find(open.Store, key, out long id) != null) open.Store.Delete(id);
+                }
             });
             await RunAsync("Delete", () => open.Store.CommitAsync(cancellationToken)).ConfigureAwait(false);
         }
