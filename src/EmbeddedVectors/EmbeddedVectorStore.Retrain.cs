@@ -67,7 +67,7 @@ public sealed partial class EmbeddedVectorStore
         long generation = _manifest.Generation + 1;
         string relative = $"quantizers/{generation:D6}";
         string quantizerPath = Path.Combine(StorePath, relative);
-        Directory.CreateDirectory(quantizerPath);
+        DurableDirectory.Create(quantizerPath);
         if (quantizer.Rotation != null) RotationFile.Write(quantizerPath, quantizer.Rotation);
         QuantizerFile.Write(quantizerPath, Metric, quantizer.Coarse, quantizer.Pq, _manifest.CodeLayout);
         if (quantizer.Coarse.HasGraph) CoarseGraphFile.Write(quantizerPath, Metric, quantizer.Coarse);

@@ -64,7 +64,7 @@ public sealed partial class EmbeddedVectorStore
                 found = snapshot.Quantizer == null
                     ? IvfSearcher.SearchExact(Metric.RankingMetric(), prepared, snapshot.Buffer, options.Filter, distances, ids, where, stats)
                     : IvfSearcher.Search(snapshot.Quantizer, FastScanCodes, prepared, snapshot.Sources,
-                        new SearchRequest(options.NProbe, options.Rerank, options.Filter, where, options.MaxProbes, options.ExactScanBelow, stats),
+                        new SearchRequest(options.NProbe, options.RerankFor(_manifest.StoreVectors), options.Filter, where, options.MaxProbes, options.ExactScanBelow, stats, _readAhead),
                         distances, ids);
             }
             finally { snapshot.Release(); }

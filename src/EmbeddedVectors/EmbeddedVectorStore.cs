@@ -1,4 +1,5 @@
 using EmbeddedVectors.Lists;
+using EmbeddedVectors.Search;
 using EmbeddedVectors.Storage;
 using EmbeddedVectors.Training;
 
@@ -25,6 +26,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     private const long MaxPrecomputedTableBytes = 256L << 20;
 
     private readonly EmbeddedVectorStoreOptions _options;
+    private readonly ReadAhead _readAhead;
     private readonly FileStream? _lock;
     private IPayloadLog _log; // replaced only when a failed write leaves FASTER unable to commit (Reload.cs)
     private readonly Lock _writer = new();
@@ -45,6 +47,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     {
         StorePath = directory;
         _options = options;
+        _readAhead = new ReadAhead(options.ReadAhead);
         _lock = lockFile;
         var segments = new List<SealedSegment>();
         IPayloadLog? log = null;
@@ -107,7 +110,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         options.ValidateForCreate();
         if (options.ReadOnly) throw new ArgumentException("A store cannot be created read-only.", nameof(options));
         string directory = Path.GetFullPath(path);
-        Directory.CreateDirectory(directory);
+        DurableDirectory.Create(directory);
         var lockFile = AcquireWriteLock(directory);
         try
         {

@@ -34,6 +34,12 @@ internal sealed class FieldColumns
     public bool IsPresent(int field, int index) => field < _columns.Length && _columns[field].Present[index] != 0;
 
     public long Long(int field, int index) => _columns[field].Numbers[index];
+
+    /// <summary>Field <paramref name="field"/>'s presence flags (1: has a value), by index; as long as the column's storage, which may exceed <see cref="Count"/>.</summary>
+    public ReadOnlySpan<byte> PresentColumn(int field) => _columns[field].Present;
+
+    /// <summary>Field <paramref name="field"/>'s values when it is a long, bool or date field, by index (as <see cref="PresentColumn"/>).</summary>
+    public ReadOnlySpan<long> LongColumn(int field) => _columns[field].Numbers;
     public double Double(int field, int index) => _columns[field].Doubles[index];
     public object? Object(int field, int index) => _columns[field].Objects[index];
 

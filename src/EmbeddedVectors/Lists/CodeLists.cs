@@ -200,6 +200,8 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
 
     public long Sequence => sequence;
 
+    public bool IsMapped => false;
+
     public bool HasRows => lists.KeepsRows;
 
     public RowCodec? Rows => lists.Rows;

@@ -13,6 +13,9 @@ internal interface IInvertedLists
     /// <summary>The entries of <paramref name="cell"/> in this view.</summary>
     CellRun Cell(int cell);
 
+    /// <summary>True when codes and rows are in a mapped file, where a read may wait on the disk (so advance notice pays).</summary>
+    bool IsMapped { get; }
+
     /// <summary>True when full rows are kept, so <see cref="Row"/> works.</summary>
     bool HasRows { get; }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using EmbeddedVectors.Kernels;
@@ -13,6 +14,9 @@ internal interface IRerankSource
 
     /// <summary>The row alone, to prefetch it before it is read.</summary>
     ReadOnlySpan<byte> RowAt(long label);
+
+    /// <summary>Tells the kernel the row will be read soon, when it lives in a mapped file.</summary>
+    void Advise(long label);
 }
 
 /// <summary>
@@ -105,13 +109,21 @@ internal ref struct IvfProbe
     /// Re-scores a shortlist (its labels understood by <paramref name="source"/>) by exact distance to the
     /// unrotated <paramref name="query"/> into the final top-k storage; returns the hit count.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="advise"/>, the kernel is first told of every row's pages (so rows on disk are read
+    /// together); without, the rows' read time is reported to <paramref name="readAhead"/> so it can tell whether
+    /// they come from the disk.
+    /// </remarks>
     public static int Rerank<TSource>(ReadOnlySpan<float> query, Metric rankingMetric, ref TopKHeap shortlist, ref TSource source,
-        Span<float> distances, Span<long> ids)
+        Span<float> distances, Span<long> ids, ReadAhead? readAhead = null, bool advise = false)
         where TSource : IRerankSource, allows ref struct
     {
         // Every shortlisted row is scored again, so the shortlist's own order does not matter.
         int candidates = shortlist.TakeUnordered();
         var labels = SearchScratch.Current.ShortlistLabels(candidates);
+        if (advise)
+            for (int i = 0; i < candidates; i++) source.Advise(labels[i]);
+        long started = readAhead != null ? Stopwatch.GetTimestamp() : 0;
         var final = new TopKHeap(distances, ids);
         // Shortlisted rows are scattered over memory (or a mapped file): fetching a few rows ahead overlaps their
         // cache misses with the distance computations, which otherwise wait on each row in turn.
@@ -124,6 +136,7 @@ internal ref struct IvfProbe
             // The row stays encoded: the kernels decode it in registers.
             final.Push(rows.RankingDistance(rankingMetric, query, row), id);
         }
+        readAhead?.Observe(advise, candidates, Stopwatch.GetTimestamp() - started);
         return final.SortAscending();
     }
 }

@@ -57,6 +57,12 @@ internal sealed class DeletionBitmap
 
     private static long WordCount(long count) => (count >> 6) + ((count & 63) != 0 ? 1 : 0); // no overflow near long.MaxValue
 
+    /// <summary>
+    /// The bits, 64 positions a word (bit i of word w is position 64w + i). Read them only from a bitmap no one
+    /// writes any more: one a published view holds (the writer copies before its next deletion).
+    /// </summary>
+    public ReadOnlySpan<long> Words => _words;
+
     /// <summary>True when <paramref name="position"/> is marked deleted.</summary>
     public bool IsDeleted(long position)
     {
@@ -113,22 +119,23 @@ internal sealed class DeletionBitmap
 
         string final = Path.Combine(directory, FileName(segmentNumber, version));
         string temp = final + FileHeaders.TempSuffix;
+        var fileSystem = StoreFileSystem.For(final);
         try
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            using (var file = fileSystem.Create(temp))
             {
-                file.Write(header);
-                file.Write(bitmap);
-                file.Flush(flushToDisk: true);
+                file.Write(header, 0);
+                file.Write(bitmap, header.Length);
+                file.Sync();
             }
-            File.Move(temp, final, overwrite: true);
+            fileSystem.Move(temp, final);
         }
         catch
         {
             FileHeaders.DeleteQuietly(temp);
             throw;
         }
-        FileHeaders.SyncDirectory(directory);
+        fileSystem.SyncDirectory(directory);
     }
 
     /// <summary>

@@ -7,12 +7,13 @@ internal static class DurableFile
     public static void ReplaceAtomically(string path, ReadOnlySpan<byte> contents)
     {
         string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        var fileSystem = StoreFileSystem.For(path);
+        using (var file = fileSystem.Create(temporary))
         {
-            stream.Write(contents);
-            stream.Flush(flushToDisk: true);
+            file.Write(contents, 0);
+            file.Sync();
         }
-        File.Move(temporary, path, overwrite: true);
-        FileHeaders.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        fileSystem.Move(temporary, path);
+        fileSystem.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 }

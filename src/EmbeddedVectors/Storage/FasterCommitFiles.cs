@@ -3,7 +3,7 @@ using FASTER.core;
 namespace EmbeddedVectors.Storage;
 
 /// <summary>
-/// FASTER's commit files (<c>log-commits/commit.N.0</c>, written by its own <see cref="DeviceLogCommitCheckpointManager"/>,
+/// FASTER's commit files (<c>log-commits/commit.N.0</c>, written by its own <see cref="DeviceLogCommitCheckpointManager"/> over <see cref="StoreLogDevice"/>,
 /// so the files are the same as before), with two guards FASTER 2.6.5 lacks. On a full disk FASTER creates the next
 /// commit file, fails to fill it without noticing, and deletes the older ones, so the log then recovers to empty:
 /// here a commit file is read back before the older ones are removed, and one that does not read back is deleted
@@ -17,7 +17,7 @@ internal sealed class FasterCommitFiles : ILogCommitManager
 
     public FasterCommitFiles(string logDirectory, bool writer)
     {
-        _files = new DeviceLogCommitCheckpointManager(new LocalStorageNamedDeviceFactory(), new DefaultCheckpointNamingScheme(logDirectory), removeOutdated: false);
+        _files = new DeviceLogCommitCheckpointManager(new StoreLogDeviceFactory(writer), new DefaultCheckpointNamingScheme(logDirectory), removeOutdated: false);
         _writer = writer;
     }
 

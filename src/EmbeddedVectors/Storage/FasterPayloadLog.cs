@@ -153,10 +153,10 @@ internal sealed partial class FasterPayloadLog : IPayloadLog
         }
         else
         {
-            System.IO.Directory.CreateDirectory(fullPath);
+            DurableDirectory.Create(fullPath);
         }
 
-        IDevice device = Devices.CreateLogDevice(Path.Combine(fullPath, LogFileName), preallocateFile: false, deleteOnClose: false);
+        IDevice device = new StoreLogDevice(Path.Combine(fullPath, LogFileName), writable: !readOnly);
         FasterLog? log = null;
         var commits = new FasterCommitFiles(fullPath, writer: !readOnly);
         try

@@ -64,7 +64,7 @@ internal static partial class FileHeaders
     /// <summary>Deletes a file, ignoring failures: used to clean up temp files when something else already failed.</summary>
     public static void DeleteQuietly(string path)
     {
-        try { File.Delete(path); }
+        try { StoreFileSystem.For(path).Delete(path); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }

@@ -1,4 +1,5 @@
 using EmbeddedVectors.Lists;
+using EmbeddedVectors.Search;
 
 namespace EmbeddedVectors.Storage;
 
@@ -34,6 +35,9 @@ internal sealed class SealedSegment
 
     /// <summary>Its field values by position, or null when it has no field file (every field null).</summary>
     public FieldColumns? Fields { get; }
+
+    /// <summary>Recent filters' matches over this segment's fields (which never change), shared by every view of it.</summary>
+    public SegmentMatchCache Matches { get; } = new();
 
     /// <summary>The writer's deletions (latest).</summary>
     public DeletionBitmap Deleted => _deleted;
@@ -132,6 +136,8 @@ internal sealed class SegmentView(SealedSegment owner, DeletionBitmap deleted) :
     public Segment Segment => owner.Segment;
     public DeletionBitmap Deleted => deleted;
 
+    public bool IsMapped => true;
+
     public bool HasRows => owner.Segment.Shape.HasVectors;
 
     public RowCodec? Rows => owner.Segment.Rows;
@@ -168,7 +174,7 @@ internal static class StoreFiles
     /// <summary>Deletes a file the manifest no longer names; one left behind wastes space but harms nothing.</summary>
     public static void TryDelete(string path)
     {
-        try { File.Delete(path); }
+        try { StoreFileSystem.For(path).Delete(path); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
@@ -176,7 +182,7 @@ internal static class StoreFiles
     /// <summary>Deletes a directory the manifest no longer names (old quantizer files), whole; as for files, one left behind harms nothing.</summary>
     public static void TryDeleteDirectory(string path)
     {
-        try { Directory.Delete(path, recursive: true); }
+        try { StoreFileSystem.For(path).DeleteDirectory(path); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using EmbeddedVectors.IO;
 using EmbeddedVectors.Kernels;
 
 namespace EmbeddedVectors.Storage;
@@ -291,6 +292,9 @@ internal sealed unsafe class Segment : IDisposable
         return new ReadOnlySpan<long>(_payloads + _listStarts[list], _listCounts[list]);
     }
 
+    /// <summary>Every id, in position order.</summary>
+    public ReadOnlySpan<long> AllIds => new(_ids, checked((int)Count));
+
     /// <summary>The id of the entry at <paramref name="position"/>.</summary>
     public long IdAt(long position)
     {
@@ -455,19 +459,7 @@ internal sealed unsafe class Segment : IDisposable
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             _acquired = true;
             Base = pointer + _view.PointerOffset;
-            if (randomAccess) AdviseRandom(pointer, _view.PointerOffset + Length);
-        }
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise")]
-        private static extern int Madvise(byte* address, nuint length, int advice);
-
-        /// <summary>madvise(MADV_RANDOM) on the mapping; advice only, so a failure is ignored.</summary>
-        private static void AdviseRandom(byte* start, long length)
-        {
-            if (!OperatingSystem.IsLinux() || length <= 0) return;
-            const int MadvRandom = 1;
-            try { _ = Madvise(start, (nuint)length, MadvRandom); }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+            if (randomAccess) MemoryAdvice.Random(pointer, _view.PointerOffset + Length);
         }
 
         public void Dispose()

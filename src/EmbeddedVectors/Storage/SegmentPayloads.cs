@@ -45,7 +45,11 @@ internal static class SegmentPayloads
     {
         private readonly string _path;
         private readonly long _number;
-        private readonly FileStream _file;
+        private readonly StoreFile _file;
+        private readonly IStoreFileSystem _fileSystem;
+        private readonly byte[] _buffer = new byte[1 << 16];
+        private int _buffered;
+        private long _bufferStart; // the file offset of _buffer[0]
         private readonly XxHash3 _bodyHash = new();
         private readonly byte[] _recordHeader = new byte[RecordHeaderSize];
         private long _count;
@@ -56,8 +60,9 @@ internal static class SegmentPayloads
         {
             _number = segmentNumber;
             _path = Path.Combine(directory, FileName(segmentNumber));
-            _file = new FileStream(_path + FileHeaders.TempSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-            _file.Write(new byte[HeaderSize]);
+            _fileSystem = StoreFileSystem.For(_path);
+            _file = _fileSystem.Create(_path + FileHeaders.TempSuffix);
+            _file.Write(new byte[HeaderSize], 0);
         }
 
         /// <summary>Appends the payload of entry <paramref name="id"/>; returns its address (record offset) in this file.</summary>
@@ -66,8 +71,8 @@ internal static class SegmentPayloads
             long address = _offset;
             BinaryPrimitives.WriteUInt32LittleEndian(_recordHeader, (uint)payload.Length);
             BinaryPrimitives.WriteUInt32LittleEndian(_recordHeader.AsSpan(4), Check(id, payload));
-            _file.Write(_recordHeader);
-            _file.Write(payload);
+            Append(_recordHeader, address);
+            Append(payload, address + RecordHeaderSize);
             _bodyHash.Append(_recordHeader);
             _bodyHash.Append(payload);
             _offset += RecordHeaderSize + payload.Length;
@@ -88,13 +93,37 @@ internal static class SegmentPayloads
             BinaryPrimitives.WriteInt64LittleEndian(header[BodyLengthOffset..], _offset - HeaderSize);
             BinaryPrimitives.WriteUInt64LittleEndian(header[BodyChecksumOffset..], _bodyHash.GetCurrentHashAsUInt64());
             BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderChecksumOffset..], FileHeaders.Checksum(header[..HeaderChecksumOffset]));
-            _file.Flush();
-            RandomAccess.Write(_file.SafeFileHandle, header, 0);
-            _file.Flush(flushToDisk: true);
+            FlushBuffer();
+            _file.Write(header, 0);
+            _file.Sync();
             _file.Dispose();
-            File.Move(_path + FileHeaders.TempSuffix, _path, overwrite: true);
+            _fileSystem.Move(_path + FileHeaders.TempSuffix, _path);
             // The directory sync that makes the name durable is the segment writer's, which completes after this.
             _done = true;
+        }
+
+        /// <summary>Appends at <paramref name="offset"/>, the end of what was appended so far, through a 64 KiB buffer.</summary>
+        private void Append(ReadOnlySpan<byte> bytes, long offset)
+        {
+            if (bytes.Length > _buffer.Length - _buffered)
+            {
+                FlushBuffer();
+                if (bytes.Length >= _buffer.Length)
+                {
+                    _file.Write(bytes, offset);
+                    return;
+                }
+            }
+            if (_buffered == 0) _bufferStart = offset;
+            bytes.CopyTo(_buffer.AsSpan(_buffered));
+            _buffered += bytes.Length;
+        }
+
+        private void FlushBuffer()
+        {
+            if (_buffered == 0) return;
+            _file.Write(_buffer.AsSpan(0, _buffered), _bufferStart);
+            _buffered = 0;
         }
 
         public void Dispose()

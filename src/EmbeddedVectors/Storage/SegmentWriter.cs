@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using EmbeddedVectors.Kernels;
-using Microsoft.Win32.SafeHandles;
 
 namespace EmbeddedVectors.Storage;
 
@@ -32,8 +31,9 @@ internal sealed class SegmentWriter : IDisposable
     private readonly long _count;
     private readonly string _codesTemp;
     private readonly string? _vectorsTemp;
-    private readonly FileStream _codesFile;
-    private readonly FileStream? _vectorsFile;
+    private readonly IStoreFileSystem _fileSystem;
+    private readonly StoreFile _codesFile;
+    private readonly StoreFile? _vectorsFile;
     private readonly Region[] _codesPlan;
     private readonly Region[] _vectorsPlan;
     private readonly RegionWriter _codes, _ids, _payloads;
@@ -72,16 +72,17 @@ internal sealed class SegmentWriter : IDisposable
         _rowBuffer = rows is { Encoding: not RowEncoding.Float32 } ? new byte[rows.RowBytes] : null;
         _codesTemp = Path.Combine(directory, CodesFileName(number) + FileHeaders.TempSuffix);
         _vectorsTemp = shape.HasVectors ? Path.Combine(directory, VectorsFileName(number) + FileHeaders.TempSuffix) : null;
+        _fileSystem = StoreFileSystem.For(directory);
         try
         {
             _codesFile = CreateFile(_codesTemp, _codesPlan[^1].End);
-            _codes = new RegionWriter(_codesFile.SafeFileHandle, _codesPlan[SegmentHeader.CodesRegion], CodesBufferBytes);
-            _ids = new RegionWriter(_codesFile.SafeFileHandle, _codesPlan[SegmentHeader.IdsRegion], IdBufferBytes);
-            _payloads = new RegionWriter(_codesFile.SafeFileHandle, _codesPlan[SegmentHeader.PayloadRegion], IdBufferBytes);
+            _codes = new RegionWriter(_codesFile, _codesPlan[SegmentHeader.CodesRegion], CodesBufferBytes);
+            _ids = new RegionWriter(_codesFile, _codesPlan[SegmentHeader.IdsRegion], IdBufferBytes);
+            _payloads = new RegionWriter(_codesFile, _codesPlan[SegmentHeader.PayloadRegion], IdBufferBytes);
             if (_vectorsTemp != null)
             {
                 _vectorsFile = CreateFile(_vectorsTemp, _vectorsPlan[^1].End);
-                _vectors = new RegionWriter(_vectorsFile.SafeFileHandle, _vectorsPlan[SegmentHeader.VectorsRegion], VectorsBufferBytes);
+                _vectors = new RegionWriter(_vectorsFile, _vectorsPlan[SegmentHeader.VectorsRegion], VectorsBufferBytes);
             }
         }
         catch
@@ -285,29 +286,29 @@ internal sealed class SegmentWriter : IDisposable
                 Flags = SegmentHeader.FlagHasVectors, Regions = vectorsRegions,
             }.WriteTo(header, SegmentHeader.VectorsMagic);
             companion = BinaryPrimitives.ReadUInt64LittleEndian(header[SegmentHeader.ChecksumOffset..]);
-            RandomAccess.Write(_vectorsFile.SafeFileHandle, header, 0);
+            _vectorsFile.Write(header, 0);
         }
         new SegmentHeader
         {
             Version = _shape.FormatVersion, Shape = _shape, Count = _count, SegmentNumber = _number, Companion = companion, Regions = codesRegions,
             Flags = _shape.HasVectors ? SegmentHeader.FlagHasVectors : 0,
         }.WriteTo(header, SegmentHeader.CodesMagic);
-        RandomAccess.Write(_codesFile.SafeFileHandle, header, 0);
+        _codesFile.Write(header, 0);
 
         // Data must be on disk before the rename makes the files visible under their final names.
         long bytes = _codesFile.Length;
-        _codesFile.Flush(flushToDisk: true);
+        _codesFile.Sync();
         _codesFile.Dispose();
         if (_vectorsFile != null)
         {
             bytes += _vectorsFile.Length;
-            _vectorsFile.Flush(flushToDisk: true);
+            _vectorsFile.Sync();
             _vectorsFile.Dispose();
-            File.Move(_vectorsTemp!, Path.Combine(_directory, VectorsFileName(_number)), overwrite: true);
+            _fileSystem.Move(_vectorsTemp!, Path.Combine(_directory, VectorsFileName(_number)));
         }
-        File.Move(_codesTemp, Path.Combine(_directory, CodesFileName(_number)), overwrite: true);
+        _fileSystem.Move(_codesTemp, Path.Combine(_directory, CodesFileName(_number)));
         _completed = true;
-        FileHeaders.SyncDirectory(_directory);
+        _fileSystem.SyncDirectory(_directory);
         return bytes;
     }
 
@@ -333,14 +334,14 @@ internal sealed class SegmentWriter : IDisposable
         var planned = _vectorsPlan[SegmentHeader.RowParametersRegion];
         var parameters = new byte[_rows!.ParameterBytes];
         _rows.WriteParameters(parameters);
-        var writer = new RegionWriter(_vectorsFile!.SafeFileHandle, planned, parameters.Length);
+        var writer = new RegionWriter(_vectorsFile!, planned, parameters.Length);
         writer.Write(parameters);
         return writer.Finish();
     }
 
     private Region WriteDirectory(Region planned)
     {
-        var writer = new RegionWriter(_codesFile.SafeFileHandle, planned, (int)Math.Min(planned.Length, IdBufferBytes));
+        var writer = new RegionWriter(_codesFile, planned, (int)Math.Min(planned.Length, IdBufferBytes));
         long start = 0;
         foreach (long n in _listCounts)
         {
@@ -357,7 +358,7 @@ internal sealed class SegmentWriter : IDisposable
         var positions = new long[_count];
         for (long i = 0; i < positions.Length; i++) positions[i] = i;
         Array.Sort(_allIds, positions);
-        var writer = new RegionWriter(_codesFile.SafeFileHandle, planned, (int)Math.Min(Math.Max(planned.Length, 16), CodesBufferBytes));
+        var writer = new RegionWriter(_codesFile, planned, (int)Math.Min(Math.Max(planned.Length, 16), CodesBufferBytes));
         for (long i = 0; i < _allIds.Length; i++)
         {
             if (i > 0 && _allIds[i] == _allIds[i - 1])
@@ -368,13 +369,10 @@ internal sealed class SegmentWriter : IDisposable
         return writer.Finish();
     }
 
-    private static FileStream CreateFile(string path, long length)
+    private StoreFile CreateFile(string path, long length)
     {
-        // Preallocating reports a full disk now rather than half-way; no buffering because every write is positional.
-        var file = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Create, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0, PreallocationSize = length,
-        });
+        // Preallocating reports a full disk now rather than half-way; every write is positional.
+        var file = _fileSystem.Create(path, length);
         try
         {
             file.SetLength(length);
@@ -404,7 +402,7 @@ internal sealed class SegmentWriter : IDisposable
     }
 
     /// <summary>Streams one region: buffers appends, writes them at the region's fixed offset, hashes as it goes.</summary>
-    private sealed class RegionWriter(SafeFileHandle file, Region region, int bufferBytes)
+    private sealed class RegionWriter(StoreFile file, Region region, int bufferBytes)
     {
         private readonly byte[] _buffer = new byte[Math.Max(bufferBytes, 16)];
         private readonly XxHash3 _hash = new();
@@ -458,7 +456,7 @@ internal sealed class SegmentWriter : IDisposable
             if (bytes.Length > region.Length - _written)
                 throw new InvalidOperationException($"Internal error: region at {region.Offset} overflows its {region.Length} bytes.");
             _hash.Append(bytes);
-            RandomAccess.Write(file, bytes, region.Offset + _written);
+            file.Write(bytes, region.Offset + _written);
             _written += bytes.Length;
         }
     }

@@ -37,6 +37,7 @@ public sealed class CliStoreWorkflowTests(CliSample sample) : IClassFixture<CliS
             Assert.Equal(0, root.GetProperty("buffered").GetInt64());
             Assert.Equal("pq8", root.GetProperty("codes").GetString());
             Assert.True(root.GetProperty("store_vectors").GetBoolean());
+            Assert.False(root.GetProperty("opq").GetBoolean());
         }
 
         // Base vectors as queries: each one's nearest entry is itself.

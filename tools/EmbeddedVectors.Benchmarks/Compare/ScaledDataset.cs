@@ -10,7 +10,10 @@ namespace EmbeddedVectors.Benchmarks.Compare;
 /// Writes a scaled-up copy of the public data set as files <c>ev bench</c> and FAISS can read: <c>base.fvecs</c>
 /// (rows as the store benchmarks make them: the real rows, then perturbed and renormalised copies),
 /// <c>query.fvecs</c> (the real queries) and <c>groundtruth.ivecs</c> (exact top-100 by squared L2).
-/// Usage: <c>scaled --scale 1000000 --out DIR [--sigma 0.01] [--data DIR]</c>.
+/// Usage: <c>scaled --scale 1000000 --out DIR [--sigma 0.01] [--data DIR] [--no-base]</c>.
+/// With <c>--no-base</c> the rows are generated on the fly and never written (a 30M set would be a 46 GB file):
+/// only the queries and the ground truth are, and the store benchmarks (<c>build --scale</c>) generate the same
+/// rows again from their index.
 /// </summary>
 internal static class ScaledDataset
 {
@@ -23,6 +26,7 @@ internal static class ScaledDataset
         long scale = long.Parse(Option(args, "--scale") ?? "1000000", System.Globalization.CultureInfo.InvariantCulture);
         string output = Option(args, "--out") ?? throw new ArgumentException("scaled needs --out DIR.");
         double sigma = double.Parse(Option(args, "--sigma") ?? "0.01", System.Globalization.CultureInfo.InvariantCulture);
+        bool writeBase = Array.IndexOf(args, "--no-base") < 0;
         var data = Dataset.Load(Option(args, "--data") ?? Dataset.DefaultDirectory, withBase: true, withQueries: true, withTruth: false);
         int dim = data.Dimension, nq = data.QueryCount;
         Directory.CreateDirectory(output);
@@ -35,13 +39,13 @@ internal static class ScaledDataset
         var counts = new int[nq];
         var clock = Stopwatch.StartNew();
         var rows = new float[Chunk * dim];
-        using (var writer = VectorFileWriter.Create(Path.Combine(output, "base.fvecs"), dim, VectorElementType.Float32))
+        using (var writer = writeBase ? VectorFileWriter.Create(Path.Combine(output, "base.fvecs"), dim, VectorElementType.Float32) : null)
         {
             for (long first = 0; first < scale; first += Chunk)
             {
                 int count = (int)Math.Min(Chunk, scale - first);
                 ScaledRows.Fill(data, first, count, rows, sigma);
-                writer.WriteFloats(rows.AsSpan(0, count * dim));
+                writer?.WriteFloats(rows.AsSpan(0, count * dim));
                 var table = new CentroidTable(rows.AsSpan(0, count * dim), count, dim, Metric.L2);
                 long offset = first;
                 Parallel.For(0, nq, () => new float[count], (q, _, distances) =>
@@ -59,7 +63,7 @@ internal static class ScaledDataset
         Console.WriteLine();
 
         var truth = new int[nq * TruthDepth];
-        var reader = VectorFileReader.Open(Path.Combine(output, "base.fvecs"));
+        using var reader = writeBase ? VectorFileReader.Open(Path.Combine(output, "base.fvecs")) : null;
         var row = new float[dim];
         for (int q = 0; q < nq; q++)
         {
@@ -67,8 +71,12 @@ internal static class ScaledDataset
             for (int i = 0; i < counts[q]; i++)
             {
                 long id = heapIds[q * Shortlist + i];
-                reader.Seek(id);
-                reader.ReadFloats(row);
+                if (reader != null)
+                {
+                    reader.Seek(id);
+                    reader.ReadFloats(row);
+                }
+                else ScaledRows.Row(data, id, row, sigma);
                 double d = 0;
                 for (int j = 0; j < dim; j++) { double diff = (double)row[j] - data.Queries[q * dim + j]; d += diff * diff; }
                 candidates.Add((d, id));
@@ -76,9 +84,8 @@ internal static class ScaledDataset
             candidates.Sort((a, b) => a.D != b.D ? a.D.CompareTo(b.D) : a.Id.CompareTo(b.Id));
             for (int i = 0; i < TruthDepth; i++) truth[q * TruthDepth + i] = (int)candidates[i].Id;
         }
-        reader.Dispose();
         VectorFile.WriteIvecs(Path.Combine(output, "groundtruth.ivecs"), truth, TruthDepth);
-        Console.WriteLine($"wrote {output}: {scale:N0} base rows, {nq} queries, exact top-{TruthDepth} in {clock.Elapsed.TotalSeconds:F0} s");
+        Console.WriteLine($"wrote {output}: {(writeBase ? $"{scale:N0} base rows" : $"(rows generated, not written: {scale:N0})")}, {nq} queries, exact top-{TruthDepth} in {clock.Elapsed.TotalSeconds:F0} s");
         return 0;
     }
 

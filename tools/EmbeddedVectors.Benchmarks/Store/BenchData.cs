@@ -77,7 +77,8 @@ internal static class ScaledRows
         Parallel.For(0, count, r => Row(data, firstRow + r, destination.AsSpan(r * dim, dim), sigma));
     }
 
-    private static void Row(Dataset data, long row, Span<float> destination, double sigma)
+    /// <summary>Row <paramref name="row"/> alone (the same values <see cref="Fill"/> gives it).</summary>
+    public static void Row(Dataset data, long row, Span<float> destination, double sigma)
     {
         int dim = data.Dimension;
         data.Base.AsSpan((int)(row % data.BaseRows) * dim, dim).CopyTo(destination);

@@ -8,7 +8,7 @@ using EmbeddedVectors.Training;
 namespace EmbeddedVectors.Cli.Commands;
 
 /// <summary>What both kinds of <c>ev bench</c> measure with: the queries, the ground truth and the settings to try.</summary>
-internal sealed record BenchSettings(string Queries, string Truth, int[] NProbes, int[] Reranks, int K, int Threads, string? Json);
+internal sealed record BenchSettings(string Queries, string Truth, int[] NProbes, int[] Reranks, int K, int Threads, string? Json, bool? ReadAhead = null);
 
 /// <summary>
 /// <c>ev bench</c>: build an index in memory from vector files and measure recall and speed; with a store directory,
@@ -34,6 +34,8 @@ internal sealed class BenchCommand : Command
     private readonly Option<string?> _metric = EvOptions.Metric();
     private readonly Option<long> _trainSize = EvOptions.Build.Long("train-size", "In memory: train on the first N base vectors (default all).", 0, min: 1, showDefault: false);
     private readonly Option<long> _maxBase = EvOptions.Build.Long("max-base", "In memory: read at most N base vectors (default all).", 0, min: 1, showDefault: false);
+    private readonly Option<string?> _readAhead = EvOptions.Build.String("read-ahead",
+        "With DIR: advise the OS of the pages a search will read (auto: when reads are seen waiting on the disk; default auto).", "auto|on|off");
 
     public BenchCommand()
         : base("bench", "With DIR: measures a store (ids must be the ground truth's row numbers): open time, recall@1, recall@10 and queries per second "
@@ -42,14 +44,14 @@ internal sealed class BenchCommand : Command
     {
         Add(_directory);
         foreach (var option in new Option[] { _queries, _truth, _nprobes, _reranks, _k, _threads, _json,
-            _base, _index, _nlist, _m, _codes, _opq, _metric, _trainSize, _maxBase }) Add(option);
+            _base, _index, _nlist, _m, _codes, _opq, _metric, _trainSize, _maxBase, _readAhead }) Add(option);
         SetAction(Run);
     }
 
     private int Run(ParseResult args)
     {
         var settings = new BenchSettings(args.GetValue(_queries)!, args.GetValue(_truth)!, args.GetValue(_nprobes)!, args.GetValue(_reranks)!,
-            args.GetValue(_k), args.GetValue(_threads), args.GetValue(_json));
+            args.GetValue(_k), args.GetValue(_threads), args.GetValue(_json), ReadAhead(args.GetValue(_readAhead)));
         // ev bench DIR …: measure an on-disk store instead of building an index in memory.
         if (args.GetValue(_directory) is { } directory)
         {
@@ -57,8 +59,9 @@ internal sealed class BenchCommand : Command
                 if (args.Given(option)) throw new UserErrorException($"Unknown option {option.Name}. Run 'ev help' for the options of each command.");
             return StoreBenchCommand.Run(directory, settings);
         }
+        if (args.Given(_readAhead)) throw new UserErrorException("--read-ahead applies to a store (ev bench DIR ...), not to an index built in memory.");
         string basePath = args.GetValue(_base) ?? throw new UserErrorException("Missing required option --base.");
-        var (queryPath, truthPath, nprobes, reranks, k, threads, jsonPath) = settings;
+        var (queryPath, truthPath, nprobes, reranks, k, threads, jsonPath, _) = settings;
         string kind = (args.GetValue(_index) ?? "ivfpq").ToLowerInvariant();
         int nlist = args.GetValue(_nlist);
         int m = args.GetValue(_m);
@@ -118,4 +121,12 @@ internal sealed class BenchCommand : Command
         if (jsonPath != null) report.WriteJson(jsonPath);
         return 0;
     }
+
+    private static bool? ReadAhead(string? value) => value switch
+    {
+        null or "auto" => null,
+        "on" => true,
+        "off" => false,
+        _ => throw new UserErrorException($"Unknown --read-ahead value '{value}': use auto, on or off."),
+    };
 }

@@ -85,7 +85,7 @@ internal sealed class CreateCommand : Command
         var info = store.GetInfo();
         int threshold = store.GetInfo().TrainingThreshold;
         Console.Out.WriteLine($"Created an empty store in {store.StorePath}");
-        Console.Out.WriteLine($"  {info.Dimension}-dimensional vectors, metric {info.Metric.ToShortName()}, nlist {info.NList}, m {info.M} ({info.Codes} codes, {info.M} byte{(info.M == 1 ? "" : "s")} a vector)");
+        Console.Out.WriteLine($"  {info.Dimension}-dimensional vectors, metric {info.Metric.ToShortName()}, nlist {info.NList}, m {info.M} ({info.Codes} codes, {info.M} byte{(info.M == 1 ? "" : "s")} a vector{(info.Opq ? ", after an OPQ rotation" : "")})");
         Console.Out.WriteLine(info.StoreVectors
             ? $"  full vectors kept for re-ranking as {info.Rows} ({RowEncodingNames.Parse(info.Rows).BytesPerRow(info.Dimension)} bytes a vector)"
             : "  full vectors not kept (--no-vectors): --rerank is unavailable");

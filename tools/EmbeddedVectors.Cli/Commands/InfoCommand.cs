@@ -36,6 +36,7 @@ internal sealed class InfoCommand : Command
                 w.WriteNumber("nlist", info.NList);
                 w.WriteNumber("m", info.M);
                 w.WriteString("codes", info.Codes);
+                w.WriteBoolean("opq", info.Opq);
                 w.WriteBoolean("store_vectors", info.StoreVectors);
                 w.WriteString("rows", info.Rows);
                 w.WriteBoolean("trained", info.Trained);
@@ -79,7 +80,7 @@ internal sealed class InfoCommand : Command
         Row("store", store.StorePath);
         Row("entries", $"{info.Count:N0}");
         Row("vectors", $"{info.Dimension}-dimensional, metric {info.Metric.ToShortName()}");
-        Row("index", $"IVFPQ, nlist {info.NList}, m {info.M} ({info.Codes})");
+        Row("index", $"IVFPQ, nlist {info.NList}, m {info.M} ({info.Codes}{(info.Opq ? ", OPQ rotation" : "")})");
         Row("fields", FieldSupport.Describe(store.Fields));
         Row("re-rank vectors", info.StoreVectors ? $"kept ({info.Rows})" : "not kept");
         Row("trained", info.Trained ? "yes" : $"no (searches are exact; it trains at {threshold:N0} entries)");

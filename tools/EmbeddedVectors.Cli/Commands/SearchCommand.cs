@@ -19,8 +19,10 @@ internal sealed class SearchCommand : Command
     private readonly Argument<string?> _directory = EvOptions.StoreDirectory();
     private readonly Option<string?> _queries = EvOptions.Queries();
     private readonly Option<int> _k = EvOptions.K();
-    private readonly Option<int> _nprobe = EvOptions.Build.Int("nprobe", "Inverted lists searched a query.", 16, min: 1);
-    private readonly Option<int> _rerank = EvOptions.Build.Int("rerank", "Candidates re-ranked with the full vectors (0: none).", 0, min: 0);
+    private readonly Option<int> _nprobe = EvOptions.Build.Int("nprobe", "Inverted lists searched a query.", StoreSearchOptions.DefaultNProbe, min: 1);
+    private readonly Option<int> _rerank = EvOptions.Build.Int("rerank",
+        "Candidates re-ranked with the full vectors (0: none; when not given, the store's default: this one if it keeps its vectors, else 0).",
+        StoreSearchOptions.DefaultRerank, min: 0);
     private readonly Option<int> _threads = EvOptions.Build.Int("threads", "Threads (0: all cores).", 0, min: 0);
     private readonly Option<string?> _out = EvOptions.Build.String("out", "Write each query's k ids, nearest first, to this .ivecs (.npy for 64-bit ids).", "results.ivecs");
     private readonly Option<bool> _json = EvOptions.Flag("json", "Print one JSON array a query, one line each, of {\"id\", \"distance\", \"payload\"}.");
@@ -73,6 +75,7 @@ internal sealed class SearchCommand : Command
         if (queries.Dimension != store.Dimension)
             throw new UserErrorException($"{queriesPath} holds {queries.Dimension}-dimensional queries but the store at {directory} is {store.Dimension}-dimensional.");
         var info = store.GetInfo();
+        if (args.GetResult(_rerank) is null or { Implicit: true }) rerank = info.StoreVectors ? StoreSearchOptions.DefaultRerank : 0;
         if (rerank > 0 && !info.StoreVectors)
             throw new UserErrorException($"--rerank needs the full vectors, but the store at {directory} was created with --no-vectors. Use --rerank 0.");
 

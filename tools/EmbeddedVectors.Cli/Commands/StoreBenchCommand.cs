@@ -11,7 +11,7 @@ internal static class StoreBenchCommand
 {
     public static int Run(string directory, BenchSettings settings)
     {
-        var (queryPath, truthPath, nprobes, reranks, k, threads, jsonPath) = settings;
+        var (queryPath, truthPath, nprobes, reranks, k, threads, jsonPath, _) = settings;
 
         StoreSupport.RequireStore(directory);
         var (queries, queryCount, queryDim) = BenchHarness.LoadVectors(queryPath, "Query");
@@ -19,7 +19,7 @@ internal static class StoreBenchCommand
         var (truth, truthWidth) = BenchHarness.LoadGroundTruth(truthPath, queryCount, k);
 
         var clock = Stopwatch.StartNew();
-        using var store = StoreSupport.Open(directory, readOnly: true);
+        using var store = StoreSupport.Open(directory, readOnly: true, settings.ReadAhead);
         double openSeconds = clock.Elapsed.TotalSeconds;
         var info = store.GetInfo();
         if (queryDim != info.Dimension)

@@ -13,10 +13,10 @@ internal static class StoreSupport
     public static readonly JsonWriterOptions IndentedJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
 
     /// <summary>Opens the store in <paramref name="directory"/>; a missing directory or a non-store is a user error.</summary>
-    public static EmbeddedVectorStore Open(string directory, bool readOnly)
+    public static EmbeddedVectorStore Open(string directory, bool readOnly, bool? readAhead = null)
     {
         RequireStore(directory);
-        return EmbeddedVectorStore.Open(directory, new EmbeddedVectorStoreOptions { ReadOnly = readOnly });
+        return EmbeddedVectorStore.Open(directory, new EmbeddedVectorStoreOptions { ReadOnly = readOnly, ReadAhead = readAhead });
     }
 
     public static void RequireStore(string directory)
