@@ -51,6 +51,28 @@ public class FilteredSearchTests
         return store;
     }
 
+    /// <summary>FindIds lists exactly the live ids passing a filter, ascending, across sealed segments, their deletions and the buffer (and in an untrained store).</summary>
+    [Theory]
+    [InlineData(100)]
+    [InlineData(1000)]
+    public void FindIdsListsTheLiveMatches(int n)
+    {
+        using var dir = new TempStoreDirectory();
+        using var store = Build(dir, n, seal: 300, out var vectors, out var live);
+        Assert.Equal(n >= 256, store.IsTrained);
+        for (long id = 0; id < n; id += 9)
+        {
+            store.Delete(id);
+            live.Remove(id);
+        }
+        store.Add(5, vectors.AsSpan(0, Dim), "replaced"u8, Values(5)); // a replaced entry is listed once
+        Assert.Equal(live.Keys.Order(), store.FindIds());
+        var filter = Filter.Field("bucket") < 400L & (Filter.Tags("tags").Contains("c") | Filter.Field("lang").IsNull());
+        var expected = live.Keys.Where(id => id % 1000 < 400 && (id % 5 != 0 && id % 10 != 1 || id % 7 == 0)).Order();
+        Assert.Equal(expected, store.FindIds(filter));
+        Assert.Empty(store.FindIds(Filter.Id(-1)));
+    }
+
     private static long[] Oracle(Dictionary<long, float[]> live, ReadOnlySpan<float> query, int k, Func<long, bool> matches, out long m)
     {
         var scored = new List<(float D, long Id)>();
