@@ -305,18 +305,35 @@ public sealed partial class EmbeddedVectorStore
         double per = Math.Max(1, live);
         return new BytesPerEntry { Codes = codes / per, Rows = rows / per, Ids = ids / per, Payloads = payloads / per, Log = log / per, Other = other / per };
 
-        long FileSize(string name)
-        {
-            var file = new FileInfo(Path.Combine(StorePath, name));
-            return file.Exists ? file.Length : 0;
-        }
+        long FileSize(string name) => SizeOrZero(new FileInfo(Path.Combine(StorePath, name)));
     }
 
     private static long DirectorySize(string directory)
     {
         long total = 0;
         if (!Directory.Exists(directory)) return 0; // a log kept elsewhere (the in-memory log of tests)
-        foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories)) total += file.Length;
+        try
+        {
+            foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories)) total += SizeOrZero(file);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // A subdirectory (an old quantizer set) removed while being listed: what was counted stands.
+        }
         return total;
+    }
+
+    // A background merge or log truncation may delete a file between listing it and reading its length: it then
+    // takes no space, and GetInfo must not fail for it.
+    private static long SizeOrZero(FileInfo file)
+    {
+        try
+        {
+            return file.Length;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return 0;
+        }
     }
 }
