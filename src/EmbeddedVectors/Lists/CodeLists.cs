@@ -220,7 +220,7 @@ internal sealed class CodeListsView(CodeLists lists, long sequence) : IInvertedL
     public FieldColumns? Columns(int cell, out long start)
     {
         start = 0;
-        return lists.Lists[cell].Fields;
+        return _cells[cell].Fields;
     }
 
     public ReadOnlySpan<byte> Row(long position, out long id)
