@@ -121,19 +121,29 @@ internal sealed class CollectionSchema
     private bool HigherIsCloser => DistanceFunction is Microsoft.Extensions.VectorData.DistanceFunction.CosineSimilarity
         or Microsoft.Extensions.VectorData.DistanceFunction.DotProductSimilarity;
 
-    /// <summary>Checks that an existing store fits this model (opened by another record type or an older version of it).</summary>
+    /// <summary>
+    /// Checks that an existing store fits this model (opened by another record type or an older version of it). A
+    /// data field the model declares filterable and the store lacks is added to a writable store (entries stored
+    /// before hold null in it, as with a property added to the record class); a field whose type differs is an error.
+    /// </summary>
     public void CheckExisting(EmbeddedVectorStore store)
     {
         if (store.Dimension != Vector.Dimensions)
             throw Mismatch($"its vectors have {store.Dimension} dimensions, the record's vector property '{Vector.ModelName}' {Vector.Dimensions}");
         if (store.Metric != Metric)
             throw Mismatch($"it was created for the {store.Metric} metric, the record asks for {DistanceFunction}");
+        var missing = new List<FieldDefinition>();
         foreach (var field in Fields)
         {
             var existing = store.Fields.FirstOrDefault(f => f.Name == field.Name);
-            if (existing == null || existing.Type != field.Type)
-                throw Mismatch($"it has no {field.TypeName} field '{field.Name}' (store fields are fixed at creation: {string.Join(", ", store.Fields.Select(f => f.Name + ":" + f.TypeName))})");
+            if (existing == null) missing.Add(field);
+            else if (existing.Type != field.Type)
+                throw Mismatch($"its field '{field.Name}' is {existing.TypeName}, the record's is {field.TypeName} (a field's type cannot change)");
         }
+        if (missing.Count == 0) return;
+        if (store.IsReadOnly)
+            throw Mismatch($"it has no field {string.Join(", ", missing.Select(f => $"'{f.Name}' ({f.TypeName})"))}; open it writable once to add {(missing.Count == 1 ? "it" : "them")}");
+        store.AddFields(missing);
     }
 
     private VectorStoreException Mismatch(string why) => new($"Collection '{CollectionName}' exists but does not fit this record definition: {why}.")

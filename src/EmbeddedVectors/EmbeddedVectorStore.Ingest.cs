@@ -194,9 +194,18 @@ public sealed partial class EmbeddedVectorStore
         var manifest = _manifest with { Trained = true, CoarseGraph = quantizer.Coarse.HasGraph, Generation = _manifest.Generation + 1, TrainingCoarseError = coarseError };
         manifest.Write(StorePath);
 
-        // Re-file the exactly-searched entries as codes in a new buffer (they stay in the log until the next seal),
-        // then swap: searches see the untrained buffer until the coded one is complete.
+        // The exactly-searched entries become codes (they stay in the log until the next seal).
+        RefileBufferLocked(manifest, quantizer);
+    }
+
+    /// <summary>
+    /// Files the write buffer's live entries into a new buffer built for <paramref name="manifest"/> (encoded with
+    /// <paramref name="quantizer"/> when there is one), then swaps: searches see the old buffer until the new one is complete.
+    /// </summary>
+    private void RefileBufferLocked(Manifest manifest, IvfPqQuantizer? quantizer)
+    {
         var entries = _buffer.Lists[0];
+        if (_quantizer != null && _buffer.Count > 0) throw new InvalidOperationException("Only an untrained buffer (one list, rows kept) can be re-filed.");
         var ids = new List<long>();
         var addresses = new List<long>();
         var vectors = new List<float>();
@@ -204,12 +213,12 @@ public sealed partial class EmbeddedVectorStore
         for (int i = 0; i < entries.Count; i++)
         {
             if (entries.IsDeleted(i)) continue;
-            rows.Add(entries.Fields?.Row(i, _manifest.Fields.Count));
+            rows.Add(entries.Fields?.Row(i, manifest.Fields.Count));
             ids.Add(entries.Ids[i]);
             addresses.Add(entries.PayloadAddresses[i]);
             vectors.AddRange(entries.Row(i));
         }
-        var buffer = NewBuffer(quantizer);
+        var buffer = NewBuffer(quantizer, manifest);
         var bufferIds = new Dictionary<long, (int List, int Position)>(ids.Count);
         var encoded = Encode(quantizer, vectors.ToArray(), ids.Count);
         for (int i = 0; i < ids.Count; i++)

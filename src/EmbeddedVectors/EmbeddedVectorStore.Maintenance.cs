@@ -236,7 +236,7 @@ public sealed partial class EmbeddedVectorStore
             Generation = _manifest.Generation + 1,
         };
         WriteManifestOrDiscard(null, ref manifest, sealedBuffer);
-        SwapStateLocked(manifest, _quantizer, segments, NewBuffer(_quantizer), []);
+        SwapStateLocked(manifest, _quantizer, segments, NewBuffer(_quantizer, manifest), []);
         foreach (var (segment, version) in staleDeletions) StoreFiles.TryDelete(Path.Combine(StorePath, DeletionBitmap.FileName(segment, version)));
         TruncateSealedLogLocked();
         StartMergeIfDueLocked();

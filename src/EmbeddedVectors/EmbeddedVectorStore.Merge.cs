@@ -164,7 +164,9 @@ public sealed partial class EmbeddedVectorStore
     private SealedSegment WriteSegment(long number, IReadOnlyList<SegmentView> sources, long live, CancellationToken cancellation)
     {
         var shape = _manifest.Shape;
-        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec, _manifest.Fields);
+        // One schema for the whole segment: fields may be added (under the writer lock) while a merge runs.
+        var fields = _manifest.Fields;
+        using var builder = new SegmentBuilder(StorePath, number, shape, live, _rowCodec, fields);
         var code = new byte[shape.CodeSize];
         for (int list = 0; list < shape.NList; list++)
         {
@@ -181,7 +183,7 @@ public sealed partial class EmbeddedVectorStore
                     var vector = shape.HasVectors ? segment.VectorAt(start + i) : ReadOnlySpan<float>.Empty;
                     segment.CodeAt(list, i, code);
                     builder.Append(list, code, ids[i], ReadPayload(source.Owner, addresses[i], ids[i]), vector,
-                        source.Owner.Fields?.Row((int)(start + i), _manifest.Fields.Count));
+                        source.Owner.Fields?.Row((int)(start + i), fields.Count));
                 }
             }
         }

@@ -147,7 +147,7 @@ public sealed partial class EmbeddedVectorStore
             _quantizer = quantizer;
             _rowCodec = rows;
             _segments = segments;
-            _buffer = NewBuffer(quantizer);
+            _buffer = NewBuffer(quantizer, _manifest);
             _bufferIds = [];
             _pendingUpsert = null;
         }

@@ -87,7 +87,7 @@ public sealed partial class EmbeddedVectorStore
         manifest.Write(StorePath);
         var old = _segments;
         _drift.Reset();
-        SwapStateLocked(manifest, quantizer, [segment], NewBuffer(quantizer), []);
+        SwapStateLocked(manifest, quantizer, [segment], NewBuffer(quantizer, manifest), []);
         foreach (var source in old)
         {
             source.MarkObsolete();

@@ -59,7 +59,7 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _segments = segments;
             log = OpenLog();
             _log = log;
-            _buffer = NewBuffer(_quantizer);
+            _buffer = NewBuffer(_quantizer, _manifest);
             ReplayAndPublishLocked(_manifest.SealedUntilAddress);
             lock (_writer) StartMergeIfDueLocked();
         }
@@ -235,10 +235,11 @@ public sealed partial class EmbeddedVectorStore : IDisposable
     /// <summary>This open's seal threshold: the option when given, else the one recorded at creation.</summary>
     private int SealThreshold => _options.SealThreshold > 0 ? _options.SealThreshold : _manifest.SealThreshold;
 
-    private CodeLists NewBuffer(IvfPqQuantizer? quantizer)
+    /// <summary>An empty write buffer for the state <paramref name="manifest"/> describes (its fields become the buffer's columns).</summary>
+    private CodeLists NewBuffer(IvfPqQuantizer? quantizer, Manifest manifest)
         => quantizer == null
-            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false, _manifest.Fields)
-            : new CodeLists(_manifest.NList, Dimension, quantizer.CodeSize, _manifest.StoreVectors, packed: FastScanCodes, _manifest.Fields);
+            ? new CodeLists(1, Dimension, 0, keepRows: true, packed: false, manifest.Fields)
+            : new CodeLists(manifest.NList, Dimension, quantizer.CodeSize, manifest.StoreVectors, packed: FastScanCodes, manifest.Fields);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 

@@ -85,6 +85,56 @@ public sealed class CollectionTests : StoreTest
         Assert.Contains("3 dimensions", e.Message);
     }
 
+    public sealed class BookV1
+    {
+        [VectorStoreKey] public long Key { get; set; }
+        [VectorStoreData(IsIndexed = true)] public string Title { get; set; } = "";
+        [VectorStoreVector(3, DistanceFunction = DistanceFunction.EuclideanSquaredDistance, IndexKind = IndexKind.Flat)] public float[] Vector { get; set; } = [];
+    }
+
+    /// <summary>BookV1 with a filterable property added, as an app's next version would have it.</summary>
+    public sealed class BookV2
+    {
+        [VectorStoreKey] public long Key { get; set; }
+        [VectorStoreData(IsIndexed = true)] public string Title { get; set; } = "";
+        [VectorStoreData(IsIndexed = true)] public int? Year { get; set; }
+        [VectorStoreVector(3, DistanceFunction = DistanceFunction.EuclideanSquaredDistance, IndexKind = IndexKind.Flat)] public float[] Vector { get; set; } = [];
+    }
+
+    /// <summary>BookV1 with the type of its filterable property changed.</summary>
+    public sealed class BookWithNumericTitle
+    {
+        [VectorStoreKey] public long Key { get; set; }
+        [VectorStoreData(IsIndexed = true)] public long Title { get; set; }
+        [VectorStoreVector(3, DistanceFunction = DistanceFunction.EuclideanSquaredDistance, IndexKind = IndexKind.Flat)] public float[] Vector { get; set; } = [];
+    }
+
+    [Fact]
+    public async Task AFilterablePropertyAddedToTheRecordIsAddedToTheStore()
+    {
+        var v1 = Store.GetCollection<long, BookV1>("books");
+        await v1.EnsureCollectionExistsAsync();
+        await v1.UpsertAsync(Enumerable.Range(0, 20).Select(i => new BookV1 { Key = i, Title = $"t{i % 4}", Vector = [i, 0, 0] }));
+
+        // The next version of the app: its record has a filterable Year; the store gains the field on first use.
+        var v2 = Store.GetCollection<long, BookV2>("books");
+        Assert.Null((await v2.GetAsync(3))!.Year);
+        var inner = (EmbeddedVectorStore)v2.GetService(typeof(EmbeddedVectorStore))!;
+        Assert.Equal(["Title", "Year"], inner.Fields.Select(field => field.Name));
+        await v2.UpsertAsync(Enumerable.Range(20, 20).Select(i => new BookV2 { Key = i, Title = $"t{i % 4}", Year = 1990 + i, Vector = [i, 0, 0] }));
+
+        var recent = await v2.SearchAsync(new float[] { 0, 0, 0 }, 5, new() { Filter = b => b.Year >= 2020 }).ToListAsync();
+        Assert.Equal([30L, 31, 32, 33, 34], recent.Select(hit => hit.Record.Key));
+        var undated = await v2.GetAsync(b => b.Year == null && b.Title == "t1", 100).ToListAsync();
+        Assert.Equal([1L, 5, 9, 13, 17], undated.Select(book => book.Key).Order());
+        // The old record type still reads the collection.
+        Assert.Equal(10, (await Store.GetCollection<long, BookV1>("books").GetAsync(b => b.Title == "t2", 100).ToListAsync()).Count);
+
+        var changed = Store.GetCollection<long, BookWithNumericTitle>("books");
+        var e = await Assert.ThrowsAsync<VectorStoreException>(() => changed.GetAsync(1));
+        Assert.Contains("field 'Title' is string, the record's is long", e.Message);
+    }
+
     [Fact]
     public void StandAloneCollectionsOwnTheirStore()
     {

@@ -18,9 +18,9 @@ namespace EmbeddedVectors.Cli
         /// <summary>Every command of the tool; its help (<c>ev help</c>, <c>ev COMMAND --help</c>) is generated from these definitions.</summary>
         private static RootCommand BuildCommands()
         {
-            var root = new RootCommand("ev — EmbeddedVectors command-line tool. On-disk stores (a store is a directory): create, add, search, get, delete, compact, info, verify, bench DIR. In memory: bench --base. The sample: demo.")
+            var root = new RootCommand("ev — EmbeddedVectors command-line tool. On-disk stores (a store is a directory): create, add, search, get, delete, compact, retrain, fields, info, verify, bench DIR. In memory: bench --base. The sample: demo.")
             {
-                new CreateCommand(), new AddCommand(), new SearchCommand(), new GetCommand(), new DeleteCommand(), new CompactCommand(), new RetrainCommand(),
+                new CreateCommand(), new AddCommand(), new SearchCommand(), new GetCommand(), new DeleteCommand(), new CompactCommand(), new RetrainCommand(), new FieldsCommand(),
                 new InfoCommand(), new VerifyCommand(), new BenchCommand(), new DemoCommand(),
             };
             root.HelpName = ToolName;

@@ -215,4 +215,40 @@ public sealed class CliFieldTests(CliSample sample) : IClassFixture<CliSample>
         Ev.AssertFails(Ev.Run("search", store, "--queries", sample.QueryFile, "--where", "lang contains 'en'"), "'lang' is string");
         Ev.AssertFails(Ev.Run("search", store, "--queries", sample.QueryFile, "--where", "when < 'soon'"), "'when' is date");
     }
+
+    [Fact]
+    public void Fields_add_declares_a_field_that_later_adds_fill_and_where_filters_on()
+    {
+        string store = sample.File("fields-add");
+        Assert.Equal(0, Ev.Run("create", store, "--dim", $"{sample.Dimension}", "--nlist", "16", "--field", "year:long").ExitCode);
+        string payloads = sample.File("fields-add.jsonl");
+        File.WriteAllLines(payloads, Enumerable.Range(0, CliSample.Rows).Select(Payload));
+        Assert.Equal(0, Ev.Run("add", store, "--vectors", sample.BaseFile, "--payloads", payloads).ExitCode);
+
+        var listed = Ev.Run("fields", store);
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Contains("fields: year (long)", listed.Out);
+        var added = Ev.Run("fields", store, "--add", "lang:string", "--add", "labels:tags");
+        Assert.True(added.ExitCode == 0, added.ToString());
+        Assert.Contains("added lang (string), labels (tags); committed", added.Out);
+        Assert.Contains($"The {CliSample.Rows:N0} entries already stored hold null in them", added.Out);
+        Assert.Contains("fields: year (long), lang (string), labels (tags)", added.Out);
+
+        // Before the entries are added again, the new field is null everywhere: a filter on it matches nothing.
+        Assert.All(SearchJson(store, sample.QueryFile, 10, "lang == 'en'"), hits => Assert.Empty(hits));
+        Assert.Equal(0, Ev.Run("add", store, "--vectors", sample.BaseFile, "--payloads", payloads).ExitCode);
+        int matches = Enumerable.Range(0, CliSample.Rows).Count(i => i != 5 && i % 3 == 0 && i % 25 == 3);
+        foreach (var hits in SearchJson(store, sample.QueryFile, 10, "lang == 'en' and year == 2003"))
+        {
+            Assert.Equal(Math.Min(10, matches), hits.Length);
+            Assert.All(hits, payload => Assert.Equal("en", payload.GetProperty("lang").GetString()));
+        }
+
+        var again = Ev.Run("fields", store, "--add", "lang:long");
+        Assert.Equal(2, again.ExitCode); // a usage error, like every UserErrorException
+        Assert.Contains("field 'lang' is already declared (string)", again.Error);
+        var badType = Ev.Run("fields", store, "--add", "size:int");
+        Assert.NotEqual(0, badType.ExitCode);
+        Assert.Contains("unknown type 'int'", badType.Error);
+    }
 }

@@ -18,13 +18,8 @@ internal sealed class CreateCommand : Command
     private readonly Option<bool> _opq = EvOptions.Flag("opq", "Learn a rotation (OPQ) before the product quantizer.");
     private readonly Option<string?> _rows = EvOptions.Build.String("rows",
         "How segments keep the re-rank vectors: f16 (2 × D bytes a vector, the default), f32 (4 × D) or i8 (D; per-dimension offset and scale learned at training).", "f32|f16|i8");
-    private readonly Option<string[]> _fields = new("--field")
-    {
-        Description = $"Declares an indexed metadata field (repeatable), TYPE {FieldSupport.TypeList}; 'ev add --payloads' takes its value from the payload's top-level key NAME, and 'ev search --where' filters on it.",
-        HelpName = "NAME:TYPE",
-        Arity = ArgumentArity.ZeroOrMore,
-        AllowMultipleArgumentsPerToken = false,
-    };
+    private readonly Option<string[]> _fields = FieldSupport.SpecOption("--field",
+        $"Declares an indexed metadata field (repeatable), TYPE {FieldSupport.TypeList}; 'ev add --payloads' takes its value from the payload's top-level key NAME, and 'ev search --where' filters on it.");
 
     public CreateCommand()
         : base("create", "Creates an empty store. --no-vectors keeps only the codes (no re-ranking); the store trains itself once it holds --training-threshold vectors (default max(256, 32 × nlist)).")

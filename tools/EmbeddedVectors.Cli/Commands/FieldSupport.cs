@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 
@@ -10,6 +11,15 @@ namespace EmbeddedVectors.Cli.Commands;
 internal static class FieldSupport
 {
     public const string TypeList = "string, long, double, bool, date or tags";
+
+    /// <summary>A repeatable <c>NAME:TYPE</c> option (<c>ev create --field</c>, <c>ev fields --add</c>).</summary>
+    public static Option<string[]> SpecOption(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "NAME:TYPE",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
 
     /// <summary>Parses <c>NAME:TYPE</c>; anything else is a user error naming the spec.</summary>
     public static FieldDefinition ParseSpec(string spec)
