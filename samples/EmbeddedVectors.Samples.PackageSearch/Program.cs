@@ -1,0 +1,3 @@
+using EmbeddedVectors.Samples.PackageSearch;
+
+return await PackageSearchApp.RunAsync(args, Console.In, Console.Out, Console.Error);
