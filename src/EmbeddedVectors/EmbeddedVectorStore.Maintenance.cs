@@ -289,14 +289,14 @@ public sealed partial class EmbeddedVectorStore
 
     private BytesPerEntry MeasureBytesPerEntry(long live)
     {
-        const int idBytes = 32; // id, payload address, id-index pair
         long codes = 0, rows = 0, ids = 0, payloads = 0;
         foreach (var segment in _segments)
         {
             long number = segment.Segment.Number;
             long entries = segment.Segment.Count;
-            ids += entries * idBytes;
-            codes += FileSize(SegmentWriter.CodesFileName(number)) - entries * idBytes;
+            long idBytes = entries * segment.Segment.IdBytesPerEntry;
+            ids += idBytes;
+            codes += FileSize(SegmentWriter.CodesFileName(number)) - idBytes;
             rows += FileSize(SegmentWriter.VectorsFileName(number));
             payloads += FileSize(SegmentPayloads.FileName(number));
         }

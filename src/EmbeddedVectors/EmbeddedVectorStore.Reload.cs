@@ -35,26 +35,44 @@ public sealed partial class EmbeddedVectorStore
         {
             ThrowIfDisposed();
             _seen = FileTimes();
-            for (int attempt = 1; ; attempt++)
+            return CatchUpLocked();
+        }
+    }
+
+    /// <summary>
+    /// Read-only stores: loads the newest committed state (a newer manifest, or new log records), and again until
+    /// the manifest it loaded is still the newest afterwards. A writer may seal between the manifest read and the
+    /// log read, and then truncate the log past what the manifest read says is sealed: the entries of that seal are
+    /// then in neither, and a state loaded that way would miss them.
+    /// </summary>
+    private bool CatchUpLocked()
+    {
+        bool changed = false;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
             {
-                try
+                var manifest = Manifest.Read(StorePath);
+                if (manifest.Generation != _manifest.Generation)
                 {
-                    var manifest = Manifest.Read(StorePath);
-                    if (manifest.Generation != _manifest.Generation)
-                    {
-                        ReloadLocked(manifest);
-                        return true;
-                    }
+                    ReloadLocked(manifest);
+                    changed = true;
+                }
+                else
+                {
                     _log.Refresh();
-                    if (_log.CommittedUntilAddress <= _replayedUntil) return false;
-                    ReplayAndPublishLocked(_replayedUntil);
-                    return true;
+                    if (_log.CommittedUntilAddress > _replayedUntil)
+                    {
+                        ReplayAndPublishLocked(_replayedUntil);
+                        changed = true;
+                    }
                 }
-                // The writer may delete a segment the manifest just read still lists (a merge or compaction ending).
-                catch (Exception e) when (attempt < ReloadAttempts && e is IOException or CorruptFileException)
-                {
-                    Thread.Sleep(10);
-                }
+                if (Manifest.Read(StorePath).Generation == _manifest.Generation || attempt >= ReloadAttempts) return changed;
+            }
+            // The writer may delete a segment the manifest just read still lists (a merge or compaction ending).
+            catch (Exception e) when (attempt < ReloadAttempts && e is IOException or CorruptFileException)
+            {
+                Thread.Sleep(10);
             }
         }
     }

@@ -61,6 +61,8 @@ public sealed partial class EmbeddedVectorStore : IDisposable
             _log = log;
             _buffer = NewBuffer(_quantizer, _manifest);
             ReplayAndPublishLocked(_manifest.SealedUntilAddress);
+            // A reader's manifest may have gone stale while it opened the log (see CatchUpLocked).
+            if (options.ReadOnly) lock (_writer) CatchUpLocked();
             lock (_writer) StartMergeIfDueLocked();
         }
         catch

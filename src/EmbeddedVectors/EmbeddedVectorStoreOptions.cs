@@ -372,7 +372,7 @@ public sealed record BytesPerEntry
     public double Codes { get; init; }
     /// <summary>Full-precision rows kept for re-ranking (<c>.evv</c>).</summary>
     public double Rows { get; init; }
-    /// <summary>Ids, payload addresses and the sorted id index of the segments (32 bytes an entry).</summary>
+    /// <summary>Ids, payload addresses and the sorted id index of the segments (20 bytes an entry; 32 in segments written before format version 3).</summary>
     public double Ids { get; init; }
     /// <summary>Payloads kept in the segments' payload files (<c>.evp</c>), with their 8-byte record headers.</summary>
     public double Payloads { get; init; }

@@ -67,20 +67,50 @@ internal sealed class FasterCommitFiles : ILogCommitManager
     /// <exception cref="CorruptFileException">Commit files exist, but every one is damaged.</exception>
     public IEnumerable<long> ListCommits()
     {
-        var valid = new List<long>();
-        long damaged = -1;
-        string? damage = null;
-        foreach (long commit in _files.ListCommits()) // newest first
+        // A reader in another process lists while the writer commits: between the listing and the read, the writer
+        // may write commit N + 1 and delete N. Were that taken as "no commit", the reader would recover an empty
+        // log, so a listing whose every file vanished is taken again (the writer keeps one commit at all times).
+        for (int attempt = 1; ; attempt++)
         {
-            string? problem = Problem(commit, null);
-            if (problem == null) valid.Add(commit);
-            else if (problem.Length > 0 && damage == null) (damage, damaged) = (problem, commit);
+            var valid = new List<long>();
+            long damaged = -1;
+            string? damage = null;
+            bool vanished = false;
+            lock (_listed) _listed.Clear();
+            foreach (long commit in _files.ListCommits()) // newest first
+            {
+                string? problem = Problem(commit, null);
+                if (problem == null) valid.Add(commit);
+                else if (problem.Length > 0 && damage == null) (damage, damaged) = (problem, commit);
+                else if (problem.Length == 0) vanished |= !File.Exists(CommitPath(commit));
+            }
+            if (valid.Count == 0 && damage != null) throw new CorruptFileException(CommitPath(damaged), damage);
+            if (valid.Count > 0 || !vanished || attempt == MaxListingAttempts) return valid;
+            Thread.Sleep(1);
         }
-        if (valid.Count == 0 && damage != null) throw new CorruptFileException(CommitPath(damaged), damage);
-        return valid;
     }
 
-    public byte[] GetCommitMetadata(long commitNum) => _files.GetCommitMetadata(commitNum);
+    /// <summary>Listings taken while every listed commit file vanishes under a concurrent writer, before giving up.</summary>
+    private const int MaxListingAttempts = 100;
+
+    public byte[] GetCommitMetadata(long commitNum)
+    {
+        // The file listed may be gone by now (the writer moved on); the record read when listing it is the same commit.
+        byte[]? listed;
+        lock (_listed) _listed.TryGetValue(commitNum, out listed);
+        if (listed == null) return _files.GetCommitMetadata(commitNum);
+        try
+        {
+            return _files.GetCommitMetadata(commitNum) ?? listed;
+        }
+        catch (Exception e) when (e is IOException or FasterException)
+        {
+            return listed;
+        }
+    }
+
+    /// <summary>The commit records <see cref="ListCommits"/> last read and found whole, by commit number.</summary>
+    private readonly Dictionary<long, byte[]> _listed = [];
 
     public void RemoveCommit(long commitNum) => _files.RemoveCommit(commitNum);
 
@@ -128,6 +158,7 @@ internal sealed class FasterCommitFiles : ILogCommitManager
             return $"its commit record claims {size} bytes in a {file.Length}-byte file.";
         if (expected != null && !file.AsSpan(sizeof(int), size).SequenceEqual(expected)) return "does not read back as written.";
         if (ParseCommitRecord(file.AsSpan(sizeof(int), size)) is string unparsable) return $"its commit record {unparsable}.";
+        if (expected == null) lock (_listed) _listed[commitNum] = file.AsSpan(sizeof(int), size).ToArray();
         var info = (BeginAddress: BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(sizeof(int) + 12)), UntilAddress: BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(sizeof(int) + 20)));
         if (info.BeginAddress < 0 || info.UntilAddress < info.BeginAddress)
             return $"its commit record has begin address {info.BeginAddress} and until address {info.UntilAddress}.";

@@ -130,7 +130,7 @@ internal sealed class SegmentHeader
 {
     public const int Size = 4096;
     public const int MagicOffset = 0;            // 0..7       8 ASCII bytes: "EVSEGCOD" (.evs) or "EVSEGVEC" (.evv)
-    public const int VersionOffset = 8;          // 8..11      uint32 format version (1)
+    public const int VersionOffset = 8;          // 8..11      uint32 format version (1 to 3)
     public const int HeaderSizeOffset = 12;      // 12..15     uint32 header size (4096)
     public const int LayoutOffset = 16;          // 16..19     uint32 code layout (1 = pq8, 2 = pq4fs)
     public const int NListOffset = 20;           // 20..23     int32 nlist
@@ -142,7 +142,7 @@ internal sealed class SegmentHeader
     public const int CompanionOffset = 56;       // 56..63     uint64 .evs: header checksum of its .evv (0 without); .evv: 0
     public const int RegionsOffset = 64;         // 64..       a region entry per region, in file order:
     public const int RegionEntrySize = 24;       //            +0..7 int64 offset, +8..15 int64 length, +16..23 uint64 XXH3-64
-    public const int RowEncodingOffset = 184;    // 184..187   uint32 row encoding (0 = f32, 1 = f16, 2 = i8; version 2 only, reserved zero in version 1)
+    public const int RowEncodingOffset = 184;    // 184..187   uint32 row encoding (0 = f32, 1 = f16, 2 = i8; from version 2, reserved zero in version 1)
     public const int ChecksumOffset = 4088;      // 4088..4095 uint64 XXH3-64 of bytes 0..4087 (this header minus this field)
 
     /// <summary>
@@ -150,6 +150,15 @@ internal sealed class SegmentHeader
     /// written as version 1, byte for byte as before, so older builds keep reading them.
     /// </summary>
     public const uint RowsFormatVersion = 2;
+
+    /// <summary>
+    /// The segment format version whose id index holds only positions (uint32, in id order: 4 bytes an entry
+    /// instead of the (id, position) pairs' 16); what writers write. Older versions stay readable.
+    /// </summary>
+    public const uint CompactIdIndexFormatVersion = 3;
+
+    /// <summary>The newest segment format version this build reads and writes.</summary>
+    public const uint NewestFormatVersion = CompactIdIndexFormatVersion;
 
     public const ulong FlagHasVectors = 1;
 
@@ -165,7 +174,7 @@ internal sealed class SegmentHeader
     public static ReadOnlySpan<byte> CodesMagic => "EVSEGCOD"u8;
     public static ReadOnlySpan<byte> VectorsMagic => "EVSEGVEC"u8;
 
-    public uint Version { get; set; } = FileHeaders.FormatVersion;
+    public uint Version { get; set; } = NewestFormatVersion;
     public SegmentShape Shape { get; set; }
     public long Count { get; set; }
     public long SegmentNumber { get; set; }
@@ -178,9 +187,10 @@ internal sealed class SegmentHeader
     /// fit a long. For <see cref="CodeLayout.Pq4FastScan"/> the codes region's length depends on how the entries
     /// spread over the lists (each list is padded to whole blocks), so its entry is the most it can be,
     /// count × m / 2 + min(count, nlist) × <see cref="FastScan.BlockBytes"/> (each of the at most min(count, nlist)
-    /// non-empty lists pads less than one block): what the writer plans for and a reader's bound.
+    /// non-empty lists pads less than one block): what the writer plans for and a reader's bound. The id index takes
+    /// 4 bytes an entry from <see cref="CompactIdIndexFormatVersion"/> on, 16 before.
     /// </summary>
-    public static long[] CodesFileRegionLengths(SegmentShape shape, long count) =>
+    public static long[] CodesFileRegionLengths(SegmentShape shape, long count, uint version = NewestFormatVersion) =>
     [
         checked((long)shape.NList * 2 * sizeof(long)),
         shape.Layout == CodeLayout.Pq4FastScan
@@ -188,7 +198,7 @@ internal sealed class SegmentHeader
             : checked(count * shape.CodeSize),
         checked(count * sizeof(long)),
         checked(count * sizeof(long)),
-        checked(count * 2 * sizeof(long)),
+        version >= CompactIdIndexFormatVersion ? checked(count * sizeof(uint)) : checked(count * 2 * sizeof(long)),
     ];
 
     /// <summary>
@@ -251,7 +261,7 @@ internal sealed class SegmentHeader
         if (!header[..magic.Length].SequenceEqual(magic))
             throw new CorruptFileException(path, $"not a segment file of this kind: the first 8 bytes are not \"{System.Text.Encoding.ASCII.GetString(magic)}\"");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[VersionOffset..]);
-        FileHeaders.CheckVersion(path, version, RowsFormatVersion);
+        FileHeaders.CheckVersion(path, version, NewestFormatVersion);
         ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(header[ChecksumOffset..]);
         if (stored != FileHeaders.Checksum(header[..ChecksumOffset]))
             throw new CorruptFileException(path, "the header checksum does not match; the header is damaged");

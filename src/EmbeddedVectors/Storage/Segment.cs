@@ -32,13 +32,14 @@ internal sealed unsafe class Segment : IDisposable
     private byte* _codes;
     private long* _ids;
     private long* _payloads;
-    private long* _idIndex; // pairs (id, position), sorted by id
+    private long* _idIndex; // version 1–2: pairs (id, position), sorted by id
+    private uint* _idPositions; // version 3: positions, in id order (null before)
     private byte* _rows; // encoded rows, Rows.RowBytes each, in position order
 
     [ThreadStatic] private static float[]? t_decoded;
 
     private Segment(long number, SegmentShape shape, long count, MappedFile codesFile, Region[] codesRegions,
-        MappedFile? vectorsFile, Region[]? vectorsRegions, RowCodec? rows, long[] listStarts, int[] listCounts, long[] codeOffsets)
+        MappedFile? vectorsFile, Region[]? vectorsRegions, RowCodec? rows, long[] listStarts, int[] listCounts, long[] codeOffsets, uint version)
     {
         Number = number;
         Shape = shape;
@@ -55,7 +56,9 @@ internal sealed unsafe class Segment : IDisposable
         _codes = codesFile.Base + codesRegions[SegmentHeader.CodesRegion].Offset;
         _ids = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdsRegion].Offset);
         _payloads = (long*)(codesFile.Base + codesRegions[SegmentHeader.PayloadRegion].Offset);
-        _idIndex = (long*)(codesFile.Base + codesRegions[SegmentHeader.IdIndexRegion].Offset);
+        byte* idIndex = codesFile.Base + codesRegions[SegmentHeader.IdIndexRegion].Offset;
+        if (version >= SegmentHeader.CompactIdIndexFormatVersion) _idPositions = (uint*)idIndex;
+        else _idIndex = (long*)idIndex;
         _rows = vectorsFile != null ? vectorsFile.Base + vectorsRegions![SegmentHeader.VectorsRegion].Offset : null;
     }
 
@@ -70,6 +73,9 @@ internal sealed unsafe class Segment : IDisposable
 
     /// <summary>How the rows are encoded (with the int8 parameters stored in the segment), or null without vectors.</summary>
     public RowCodec? Rows { get; }
+
+    /// <summary>Bytes of the <c>.evs</c> an entry takes beyond its code: id, payload address and id index entry (20 from format version 3, 32 before).</summary>
+    public int IdBytesPerEntry => _idPositions != null ? 2 * sizeof(long) + sizeof(uint) : 4 * sizeof(long);
 
     /// <summary>Size of the segment's files together.</summary>
     public long BytesOnDisk { get; }
@@ -91,7 +97,7 @@ internal sealed unsafe class Segment : IDisposable
         {
             codesFile = new MappedFile(Path.Combine(directory, SegmentWriter.CodesFileName(segmentNumber)));
             var header = ReadHeader(codesFile, SegmentHeader.CodesMagic, SegmentHeader.CodesFileRegionCount, segmentNumber, expected);
-            header.ValidateRegions(RegionLengths(codesFile.Path, header.Count, c => SegmentHeader.CodesFileRegionLengths(expected, c)),
+            header.ValidateRegions(RegionLengths(codesFile.Path, header.Count, c => SegmentHeader.CodesFileRegionLengths(expected, c, header.Version)),
                 SegmentHeader.CodesFileRegionNames, codesFile.Length, codesFile.Path,
                 boundedRegion: expected.Layout == CodeLayout.Pq4FastScan ? SegmentHeader.CodesRegion : -1);
             (long[] starts, int[] counts) = ReadDirectory(codesFile, header.Regions[SegmentHeader.DirectoryRegion], expected, header.Count);
@@ -117,7 +123,7 @@ internal sealed unsafe class Segment : IDisposable
             // Only now, with every offset and length validated, is anything mapped.
             codesFile.Map();
             vectorsFile?.Map(randomAccess: true);
-            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegions, rows, starts, counts, codeOffsets);
+            return new Segment(segmentNumber, expected, header.Count, codesFile, header.Regions, vectorsFile, vectorsRegions, rows, starts, counts, codeOffsets, header.Version);
         }
         catch
         {
@@ -341,19 +347,36 @@ internal sealed unsafe class Segment : IDisposable
         while (lo <= hi)
         {
             long mid = lo + ((hi - lo) >> 1);
-            long found = _idIndex[2 * mid];
+            long found = IndexedId(mid, out long position);
             if (found < id) lo = mid + 1;
             else if (found > id) hi = mid - 1;
             else
             {
-                // The position comes from the file: check it before anyone indexes with it.
-                long position = _idIndex[2 * mid + 1];
-                if ((ulong)position >= (ulong)Count || _ids[position] != id)
+                if (_ids[position] != id)
                     throw new CorruptFileException(_codesFile.Path, $"the id index maps id {id} to position {position}, which does not hold it");
                 return position;
             }
         }
         return -1;
+    }
+
+    /// <summary>
+    /// Entry <paramref name="rank"/> of the id index: the id and the position the index gives for it. The position
+    /// comes from the file, so it is checked before it is used to read the ids region.
+    /// </summary>
+    private long IndexedId(long rank, out long position)
+    {
+        if (_idPositions != null)
+        {
+            position = _idPositions[rank];
+            if ((ulong)position >= (ulong)Count)
+                throw new CorruptFileException(_codesFile.Path, $"the id index holds position {position} at entry {rank}, beyond the segment's {Count} entries");
+            return _ids[position];
+        }
+        position = _idIndex[2 * rank + 1];
+        if ((ulong)position >= (ulong)Count)
+            throw new CorruptFileException(_codesFile.Path, $"the id index maps id {_idIndex[2 * rank]} to position {position}, beyond the segment's {Count} entries");
+        return _idIndex[2 * rank];
     }
 
     /// <summary>
@@ -367,13 +390,15 @@ internal sealed unsafe class Segment : IDisposable
         VerifyRegions(_codesFile, _codesRegions, SegmentHeader.CodesFileRegionNames);
         if (_vectorsFile != null) VerifyRegions(_vectorsFile, _vectorsRegions!, SegmentHeader.VectorsFileRegionNames);
         // Strictly increasing ids whose positions hold them: the index is a sorted permutation of the ids.
+        long previous = 0;
         for (long i = 0; i < Count; i++)
         {
-            long id = _idIndex[2 * i], position = _idIndex[2 * i + 1];
-            if (i > 0 && id <= _idIndex[2 * (i - 1)])
+            long id = IndexedId(i, out long position);
+            if (i > 0 && id <= previous)
                 throw new CorruptFileException(_codesFile.Path, $"the id index region is not strictly sorted at entry {i}");
-            if ((ulong)position >= (ulong)Count || _ids[position] != id)
+            if (_ids[position] != id)
                 throw new CorruptFileException(_codesFile.Path, $"the id index region maps id {id} to position {position}, which does not hold it");
+            previous = id;
         }
     }
 
@@ -440,6 +465,7 @@ internal sealed unsafe class Segment : IDisposable
         if (_codes == null) return;
         _codes = null;
         _ids = _payloads = _idIndex = null;
+        _idPositions = null;
         _rows = null;
         _codesFile.Dispose();
         _vectorsFile?.Dispose();

@@ -79,10 +79,11 @@ internal readonly record struct SegmentShape(int NList, int CodeSize, int Dimens
     internal long RowBytes => (long)Dimension * Rows.BytesPerValue();
 
     /// <summary>
-    /// The segment format version this shape is written with: 1 for float32 rows (exactly what builds before row
-    /// encodings wrote), 2 when the header must record another row encoding.
+    /// The oldest segment format version that can describe this shape: 1 for float32 rows, 2 when the header must
+    /// record another row encoding. Writers write <see cref="SegmentHeader.NewestFormatVersion"/>; this bounds the
+    /// older versions a test may write.
     /// </summary>
-    internal uint FormatVersion => Rows == RowEncoding.Float32 ? 1u : SegmentHeader.RowsFormatVersion;
+    internal uint OldestFormatVersion => Rows == RowEncoding.Float32 ? 1u : SegmentHeader.RowsFormatVersion;
 
     /// <summary>Describes the first field in which <paramref name="actual"/> differs from this shape, or null when equal.</summary>
     internal string? FirstDifference(SegmentShape actual)

@@ -13,7 +13,7 @@ namespace EmbeddedVectors.Storage;
 /// <remarks>
 /// The entry count is known up front, so every region's offset is fixed at <see cref="Create"/> and each region
 /// is written sequentially at its own offset through its own buffer, hashed on the way. Only the ids stay in
-/// memory (8 bytes an entry, 16 while sorting at the end) to build the id index.
+/// memory (8 bytes an entry, 12 while sorting at the end) to build the id index.
 /// <para>For <see cref="CodeLayout.Pq4FastScan"/> entries still arrive as unpacked codes (m bytes, values below
 /// 16); they are packed into the current list's current block of 32, which is written out when it is full, when
 /// the list changes and at <see cref="Complete"/> (zero-padded). Only the codes region's length is then unknown
@@ -29,6 +29,7 @@ internal sealed class SegmentWriter : IDisposable
     private readonly long _number;
     private readonly SegmentShape _shape;
     private readonly long _count;
+    private readonly uint _version;
     private readonly string _codesTemp;
     private readonly string? _vectorsTemp;
     private readonly IStoreFileSystem _fileSystem;
@@ -57,13 +58,14 @@ internal sealed class SegmentWriter : IDisposable
     /// <summary>The .evv file name of segment <paramref name="segmentNumber"/>, e.g. <c>seg-000001.evv</c>.</summary>
     public static string VectorsFileName(long segmentNumber) => $"seg-{segmentNumber:D6}.evv";
 
-    private SegmentWriter(string directory, long number, SegmentShape shape, long count, RowCodec? rows)
+    private SegmentWriter(string directory, long number, SegmentShape shape, long count, RowCodec? rows, uint version)
     {
         _directory = directory;
         _number = number;
         _shape = shape;
         _count = count;
-        _codesPlan = SegmentHeader.Plan(SegmentHeader.CodesFileRegionLengths(shape, count));
+        _version = version;
+        _codesPlan = SegmentHeader.Plan(SegmentHeader.CodesFileRegionLengths(shape, count, version));
         _vectorsPlan = SegmentHeader.Plan(SegmentHeader.VectorsFileRegionLengths(shape, shape.HasVectors ? count : 0));
         _allIds = new long[count];
         _listCounts = new long[shape.NList];
@@ -105,8 +107,12 @@ internal sealed class SegmentWriter : IDisposable
     /// into the <c>.evv</c> file); null for float32 and float16, which need none.
     /// </param>
     /// <exception cref="ArgumentException">A field of <paramref name="shape"/> is out of range, e.g. an odd m for pq4fs, or <paramref name="rows"/> does not match it.</exception>
-    public static SegmentWriter Create(string directory, long segmentNumber, SegmentShape shape, long count, RowCodec? rows = null)
+    /// <param name="formatVersion">0: the newest; tests write older versions to check they stay readable.</param>
+    public static SegmentWriter Create(string directory, long segmentNumber, SegmentShape shape, long count, RowCodec? rows = null, uint formatVersion = 0)
     {
+        uint version = formatVersion == 0 ? SegmentHeader.NewestFormatVersion : formatVersion;
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, shape.OldestFormatVersion, nameof(formatVersion));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(version, SegmentHeader.NewestFormatVersion, nameof(formatVersion));
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(segmentNumber);
         shape.Validate(nameof(shape));
@@ -122,7 +128,7 @@ internal sealed class SegmentWriter : IDisposable
             if (rows.Encoding != shape.Rows || rows.Dimension != shape.Dimension)
                 throw new ArgumentException($"The row codec ({rows.Encoding.ToShortName()}, dimension {rows.Dimension}) does not match the shape ({shape.Rows.ToShortName()}, dimension {shape.Dimension}).", nameof(rows));
         }
-        return new SegmentWriter(directory, segmentNumber, shape, count, shape.HasVectors ? rows : null);
+        return new SegmentWriter(directory, segmentNumber, shape, count, shape.HasVectors ? rows : null, version);
     }
 
     /// <summary>Appends one entry to list <paramref name="list"/>; lists must come in non-decreasing order.</summary>
@@ -282,7 +288,7 @@ internal sealed class SegmentWriter : IDisposable
             Region[] vectorsRegions = _shape.Rows == RowEncoding.Int8 ? [_vectors.Finish(), WriteRowParameters()] : [_vectors.Finish()];
             new SegmentHeader
             {
-                Version = _shape.FormatVersion, Shape = _shape, Count = _count, SegmentNumber = _number,
+                Version = _version, Shape = _shape, Count = _count, SegmentNumber = _number,
                 Flags = SegmentHeader.FlagHasVectors, Regions = vectorsRegions,
             }.WriteTo(header, SegmentHeader.VectorsMagic);
             companion = BinaryPrimitives.ReadUInt64LittleEndian(header[SegmentHeader.ChecksumOffset..]);
@@ -290,7 +296,7 @@ internal sealed class SegmentWriter : IDisposable
         }
         new SegmentHeader
         {
-            Version = _shape.FormatVersion, Shape = _shape, Count = _count, SegmentNumber = _number, Companion = companion, Regions = codesRegions,
+            Version = _version, Shape = _shape, Count = _count, SegmentNumber = _number, Companion = companion, Regions = codesRegions,
             Flags = _shape.HasVectors ? SegmentHeader.FlagHasVectors : 0,
         }.WriteTo(header, SegmentHeader.CodesMagic);
         _codesFile.Write(header, 0);
@@ -354,17 +360,25 @@ internal sealed class SegmentWriter : IDisposable
 
     private Region WriteIdIndex(Region planned)
     {
-        // Sort the ids, carrying each one's position along; duplicates end up side by side.
-        var positions = new long[_count];
-        for (long i = 0; i < positions.Length; i++) positions[i] = i;
+        // Sort the ids, carrying each one's position along; duplicates end up side by side. Count is at most
+        // Array.MaxLength, so a position fits a uint32.
+        var positions = new uint[_count];
+        for (long i = 0; i < positions.Length; i++) positions[i] = (uint)i;
         Array.Sort(_allIds, positions);
         var writer = new RegionWriter(_codesFile, planned, (int)Math.Min(Math.Max(planned.Length, 16), CodesBufferBytes));
         for (long i = 0; i < _allIds.Length; i++)
         {
             if (i > 0 && _allIds[i] == _allIds[i - 1])
                 throw new InvalidOperationException($"Id {_allIds[i]} appears more than once in segment {_number}; ids must be unique within a segment.");
-            writer.WriteInt64(_allIds[i]);
-            writer.WriteInt64(positions[i]);
+            if (_version >= SegmentHeader.CompactIdIndexFormatVersion)
+            {
+                writer.WriteUInt32(positions[i]);
+            }
+            else
+            {
+                writer.WriteInt64(_allIds[i]);
+                writer.WriteInt64(positions[i]);
+            }
         }
         return writer.Finish();
     }
@@ -429,6 +443,13 @@ internal sealed class SegmentWriter : IDisposable
             if (_buffer.Length - _used < sizeof(long)) Flush();
             BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_used), value);
             _used += sizeof(long);
+        }
+
+        public void WriteUInt32(uint value)
+        {
+            if (_buffer.Length - _used < sizeof(uint)) Flush();
+            BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(_used), value);
+            _used += sizeof(uint);
         }
 
         /// <summary>

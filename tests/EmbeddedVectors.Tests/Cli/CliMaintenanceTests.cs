@@ -23,7 +23,7 @@ public sealed class CliMaintenanceTests(CliSample sample) : IClassFixture<CliSam
             Assert.True(root.GetProperty("training_error").GetDouble() > 0);
             Assert.Equal(JsonValueKind.False, root.GetProperty("retrain_advised").ValueKind);
             var parts = root.GetProperty("bytes_per_entry");
-            Assert.Equal(32.0, parts.GetProperty("ids").GetDouble(), 1);
+            Assert.Equal(20.0, parts.GetProperty("ids").GetDouble(), 1); // id, payload address, id index position
             Assert.True(parts.GetProperty("payloads").GetDouble() > 8);
             foreach (string part in new[] { "codes", "rows", "log", "other" }) Assert.True(parts.GetProperty(part).GetDouble() >= 0, part);
         }

@@ -33,10 +33,10 @@ public sealed class SegmentTests : IDisposable
         return new Entries(shape, lists, codes, [.. ids.OrderBy(_ => rng.Next())], payloads, vectors);
     }
 
-    private long Write(Entries e, long number = 1, bool appendList = false, string? directory = null)
+    private long Write(Entries e, long number = 1, bool appendList = false, string? directory = null, uint formatVersion = 0)
     {
         var s = e.Shape;
-        using var writer = SegmentWriter.Create(directory ?? _temp.Path, number, s, e.Count);
+        using var writer = SegmentWriter.Create(directory ?? _temp.Path, number, s, e.Count, formatVersion: formatVersion);
         if (!appendList)
         {
             for (int i = 0; i < e.Count; i++)
@@ -195,21 +195,63 @@ public sealed class SegmentTests : IDisposable
         Assert.Contains("the vectors region", e.Problem);
     }
 
-    [Fact]
-    public void Id_index_pointing_at_the_wrong_position_is_caught_by_Find_and_Verify()
+    [Theory]
+    [InlineData(0u)] // the newest: positions only
+    [InlineData(1u)] // (id, position) pairs
+    public void Id_index_pointing_at_the_wrong_position_is_caught_by_Find_and_Verify(uint formatVersion)
     {
-        var entries = WriteStandard();
+        var entries = MakeEntries(Standard, 300, seed: 5);
+        Write(entries, formatVersion: formatVersion);
         long indexOffset = ReadRegion(CodesPath(), SegmentHeader.IdIndexRegion).Offset;
         long firstId = entries.Ids.Min();
+        long secondId = entries.Ids.Order().ElementAt(1);
         using (var file = new FileStream(CodesPath(), FileMode.Open, FileAccess.ReadWrite))
         {
-            file.Position = indexOffset + 8; // position of the smallest id
-            file.Write(BitConverter.GetBytes(long.MaxValue));
+            // The smallest id's position: far outside the segment; with pairs, the second id's: a valid but wrong one
+            // (positions alone hold no id to compare, so there a wrong position is a wrong answer that Verify catches).
+            bool pairs = formatVersion is 1 or 2;
+            file.Position = indexOffset + (pairs ? 8 : 0);
+            file.Write(pairs ? BitConverter.GetBytes(long.MaxValue) : BitConverter.GetBytes(uint.MaxValue));
+            if (pairs)
+            {
+                file.Position = indexOffset + 16 + 8;
+                file.Write(BitConverter.GetBytes((long)Array.IndexOf(entries.Ids, firstId)));
+            }
         }
         using var segment = Segment.Open(_temp.Path, 1, Standard);
-        Assert.Throws<CorruptFileException>(() => segment.Find(firstId));
+        Assert.Contains("beyond the segment's 300 entries", Assert.Throws<CorruptFileException>(() => segment.Find(firstId)).Problem);
         Assert.Contains("id index", Assert.Throws<CorruptFileException>(segment.Verify).Problem);
+        if (formatVersion == 1) Assert.Contains("which does not hold it", Assert.Throws<CorruptFileException>(() => segment.Find(secondId)).Problem);
     }
+
+    [Theory]
+    [InlineData(1u, false)]
+    [InlineData(2u, true)]
+    [InlineData(3u, true)]
+    public void Every_format_version_reads_back_and_finds_every_id(uint formatVersion, bool float16)
+    {
+        var shape = Standard with { Rows = float16 ? RowEncoding.Float16 : RowEncoding.Float32 };
+        var e = MakeEntries(shape, 500, seed: 9);
+        Write(e, formatVersion: formatVersion);
+        var header = File.ReadAllBytes(CodesPath());
+        Assert.Equal(formatVersion, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.VersionOffset)));
+        Assert.Equal(500L * (formatVersion >= 3 ? 4 : 16), ReadRegion(CodesPath(), SegmentHeader.IdIndexRegion).Length);
+        using var segment = Segment.Open(_temp.Path, 1, shape);
+        segment.Verify();
+        for (int i = 0; i < e.Count; i++) Assert.Equal(i, segment.Find(e.Ids[i])); // entries were written in position order
+        var absent = new Random(1);
+        for (int i = 0; i < 200; i++)
+        {
+            long id = absent.NextInt64();
+            if (Array.IndexOf(e.Ids, id) < 0) Assert.Equal(-1, segment.Find(id));
+        }
+        Assert.Equal(-1, segment.Find(long.MinValue));
+        Assert.Equal(-1, segment.Find(long.MaxValue));
+    }
+
+    [Fact]
+    public void A_version_1_segment_cannot_record_another_row_encoding()
+        => Assert.Throws<ArgumentOutOfRangeException>(() => SegmentWriter.Create(_temp.Path, 1, Standard with { Rows = RowEncoding.Float16 }, 1, formatVersion: 1));
 
     [Theory]
     [InlineData(SegmentHeader.NListOffset)]
@@ -366,14 +408,14 @@ public sealed class SegmentTests : IDisposable
     public void Newer_format_version_fails_Open_with_a_clear_message()
     {
         WriteStandard();
-        // Version 2 (row encodings) is the newest this build reads; 3 is from the future.
-        RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 3));
+        // Version 3 (the compact id index) is the newest this build reads; 4 is from the future.
+        RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 4));
         var e = Assert.Throws<NewerFormatVersionException>(() => Segment.Open(_temp.Path, 1, Standard).Dispose());
-        Assert.Equal((3, 2), (e.FileVersion, e.SupportedVersion));
+        Assert.Equal((4, 3), (e.FileVersion, e.SupportedVersion));
         Assert.Equal(CodesPath(), e.FilePath);
         Assert.Contains("newer", e.Problem);
-        Assert.Contains("format version 3", e.Problem);
-        Assert.Contains("reads version 2", e.Problem);
+        Assert.Contains("format version 4", e.Problem);
+        Assert.Contains("reads version 3", e.Problem);
         RewriteHeader(CodesPath(), h => BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(SegmentHeader.VersionOffset), 0));
         Assert.Contains("invalid format version 0", OpenFails().Problem);
     }

@@ -31,12 +31,7 @@ public sealed class CrashTests
     /// <summary>Starts the child, lets it commit a random number of batches, kills it, and returns the last committed count it printed.</summary>
     private static long RunChildAndKill(string directory, long start, Random random)
     {
-        string child = Path.Combine(AppContext.BaseDirectory, "EmbeddedVectors.CrashChild.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(child);
-        info.ArgumentList.Add(directory);
-        info.ArgumentList.Add(start.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var process = Process.Start(info)!;
+        using var process = CrashChildProcess.Start(directory, start);
         long last = start;
         int commitsWanted = random.Next(1, 25);
         int seen = 0;

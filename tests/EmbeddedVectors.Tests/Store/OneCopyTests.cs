@@ -43,7 +43,11 @@ public sealed class OneCopyTests
             // Each payload once, with its 8-byte record header (and a 64-byte file header a segment).
             Assert.InRange(info.BytesPerEntry.Payloads, payloadBytes + SegmentPayloads.RecordHeaderSize, payloadBytes + SegmentPayloads.RecordHeaderSize + 1);
             Assert.Equal(2.0 * RealData.Instance.Dimension, info.BytesPerEntry.Rows, 2.0); // float16 rows (the default), plus a 4 KiB header a segment
-            Assert.Equal(32.0, info.BytesPerEntry.Ids, 0.01);
+            Assert.Equal(20.0, info.BytesPerEntry.Ids, 0.01); // id, payload address, id index position
+            // Issue 8's target: code + row + payload + at most 32 bytes an entry (the log and the shared files aside).
+            double codeSize = Options().M;
+            Assert.True(info.BytesPerEntry.Codes - codeSize + info.BytesPerEntry.Ids + info.BytesPerEntry.Payloads - payloadBytes <= 32,
+                $"codes {info.BytesPerEntry.Codes}, ids {info.BytesPerEntry.Ids}, payloads {info.BytesPerEntry.Payloads} ({payloadBytes} payload bytes)");
             Assert.Equal(Payload(1234), store.Get(1234)!.PayloadText);
         }
         using var reopened = EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true });

@@ -118,14 +118,14 @@ public sealed class RowEncodingStoreTests
         AssertFiles(dir.Path, rows, segment: 2, count: 1000, rowBytes);
     }
 
-    /// <summary>The segment and the manifest are version 2 (which older builds refuse) and the .evv holds encoded rows.</summary>
+    /// <summary>The segment is the newest version (3: compact id index) and the manifest version 2 (which older builds refuse); the .evv holds encoded rows.</summary>
     private static void AssertFiles(string path, RowEncoding rows, long segment, long count, long rowBytes)
     {
         var evv = File.ReadAllBytes(Path.Combine(path, SegmentWriter.VectorsFileName(segment)));
         var evs = File.ReadAllBytes(Path.Combine(path, SegmentWriter.CodesFileName(segment)));
         foreach (var header in new[] { evv, evs })
         {
-            Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.VersionOffset)));
+            Assert.Equal(SegmentHeader.NewestFormatVersion, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.VersionOffset)));
             Assert.Equal((uint)rows, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.RowEncodingOffset)));
         }
         long vectorsLength = BinaryPrimitives.ReadInt64LittleEndian(evv.AsSpan(SegmentHeader.RegionsOffset + 8));
@@ -137,7 +137,7 @@ public sealed class RowEncodingStoreTests
     }
 
     [Fact]
-    public void Float32_stores_keep_version_1_segment_files_without_a_rows_field()
+    public void Float32_stores_name_no_rows_in_the_manifest_and_f32_in_the_segment_headers()
     {
         using var dir = new TempStoreDirectory();
         Filled(dir.Path, RowEncoding.Float32, RandomVectors(1000, 3)).Dispose();
@@ -148,7 +148,8 @@ public sealed class RowEncodingStoreTests
         foreach (var file in new[] { SegmentWriter.CodesFileName(1), SegmentWriter.VectorsFileName(1) })
         {
             var header = File.ReadAllBytes(Path.Combine(dir.Path, file));
-            Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.VersionOffset)));
+            // Version 3 (the compact id index) for every row encoding; older builds refuse it as newer.
+            Assert.Equal(SegmentHeader.NewestFormatVersion, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.VersionOffset)));
             Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(SegmentHeader.RowEncodingOffset)));
         }
         using var store = EmbeddedVectorStore.Open(dir.Path);

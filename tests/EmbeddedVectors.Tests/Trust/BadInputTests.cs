@@ -132,11 +132,7 @@ public sealed class BadInputTests
     public void A_second_writer_process_is_refused_with_a_clear_error()
     {
         using var dir = new TempStoreDirectory();
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EmbeddedVectors.CrashChild.dll"));
-        info.ArgumentList.Add(dir.Path);
-        info.ArgumentList.Add("0");
-        using var child = Process.Start(info)!;
+        using var child = CrashChildProcess.Start(dir.Path, 0);
         try
         {
             Assert.StartsWith("committed", child.StandardOutput.ReadLine());
