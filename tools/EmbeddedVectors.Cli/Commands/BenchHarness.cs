@@ -121,7 +121,9 @@ internal static class BenchHarness
         AnsiConsole.MarkupLine($"[bold]{report.Index}[/]  n={report.N}  dim={report.Dim}  metric={report.Metric}  k={report.K}  threads={report.Threads}"
             + (report.Nlist is int nlist ? $"  nlist={nlist}" : "") + (report.M is int m ? $"  m={m}" : ""));
         if (report.OpenSeconds is double open)
-            AnsiConsole.MarkupLine($"open {open * 1000:F1} ms" + (report.RssAnonBytes is long rss ? $", peak RssAnon {rss / 1048576.0:F0} MiB" : ""));
+            AnsiConsole.MarkupLine($"open {open * 1000:F1} ms"
+                + (report.OpenCpuSeconds is double cpu ? $" ({cpu * 1000:F1} ms of CPU, {report.OpenJitSeconds * 1000 ?? 0:F1} ms compiling)" : "")
+                + (report.RssAnonBytes is long rss ? $", peak RssAnon {rss / 1048576.0:F0} MiB" : ""));
         else AnsiConsole.MarkupLine($"train {report.TrainSeconds:F2} s, add {report.AddSeconds:F2} s");
         var table = new Table().AddColumns("nprobe", "rerank", "recall@1", "recall@10", "QPS (1 at a time)", "QPS (batch)", "p50 µs", "p99 µs", "max µs");
         foreach (var row in report.Results)

@@ -33,6 +33,12 @@ internal sealed record BenchReport
     public double? AddSeconds { get; init; }
     public double? OpenSeconds { get; init; }
 
+    /// <summary>CPU time (all threads) the open took: less sensitive than <see cref="OpenSeconds"/> to other load on the machine.</summary>
+    public double? OpenCpuSeconds { get; init; }
+
+    /// <summary>Of the open, the time this thread spent compiling methods (JIT); near zero with ReadyToRun code.</summary>
+    public double? OpenJitSeconds { get; init; }
+
     /// <summary>Peak anonymous resident memory (RssAnon) sampled during the run, on Linux; null elsewhere.</summary>
     public long? RssAnonBytes { get; set; }
     public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";

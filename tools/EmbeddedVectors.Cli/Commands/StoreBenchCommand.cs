@@ -18,9 +18,13 @@ internal static class StoreBenchCommand
         if (queryCount == 0) throw new UserErrorException($"{queryPath} holds no queries.");
         var (truth, truthWidth) = BenchHarness.LoadGroundTruth(truthPath, queryCount, k);
 
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
         var clock = Stopwatch.StartNew();
         using var store = StoreSupport.Open(directory, readOnly: true, settings.ReadAhead);
         double openSeconds = clock.Elapsed.TotalSeconds;
+        double openCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        double openJitSeconds = (System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore).TotalSeconds;
         var info = store.GetInfo();
         if (queryDim != info.Dimension)
             throw new UserErrorException($"The queries are {queryDim}-dimensional but the store at {directory} is {info.Dimension}-dimensional.");
@@ -32,6 +36,7 @@ internal static class StoreBenchCommand
         {
             Index = "store", N = info.Count, Dim = info.Dimension, K = k, Threads = threads, Metric = info.Metric.ToShortName(),
             Nlist = info.NList, M = info.M, Codes = info.Codes, Queries = queryCount, OpenSeconds = openSeconds,
+            OpenCpuSeconds = openCpuSeconds, OpenJitSeconds = openJitSeconds,
             RssAnonBytes = BenchHarness.RssAnonBytes(),
         };
         foreach (int rerank in reranks)
