@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: our `ev bench` against FAISS (Debian's python3-faiss) on the same data,
-# with the same parameters, one thread, pinned to the same core; then a markdown table of ratios.
+# Side-by-side benchmark: our `ev bench` against FAISS on the same data, with the same parameters,
+# one thread, pinned to the same core; then a markdown table of ratios. FAISS is FAISS 1.15 built for
+# this CPU (AVX-512, OpenBLAS) from ../shared/tools/faiss-avx512 (its README: apt-get install -y
+# python3-numpy python3-packaging libopenblas0-pthread libgomp1, once per machine); --faiss debian
+# runs Debian's python3-faiss 1.7.3 instead (a generic build without AVX2: for old comparisons only).
 #
 #   tools/bench/faiss-compare.sh [ev bench arguments] [script options]
 #
@@ -25,6 +28,7 @@
 #                         into out/bench/openblas (once; nothing is installed system-wide) and
 #                         put it first on LD_LIBRARY_PATH for the FAISS run.
 #   --cpu N               core to pin both sides to (default 1, or $BENCH_CPU)
+#   --faiss avx512|debian which FAISS (default avx512: ../shared/tools/faiss-avx512)
 # Environment: EV_BIN=path runs that binary as ours instead of building and running out/ev/ev.
 # Results: out/bench/{ev,faiss}-<index>.{json,txt} and out/bench/compare-<index>.md
 set -euo pipefail
@@ -51,6 +55,7 @@ build=1
 run_ours=1
 run_faiss=1
 faiss_blas=system
+faiss_build=avx512
 cpu="${BENCH_CPU:-1}"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -68,6 +73,7 @@ while (($#)); do
     --ours-only) run_faiss=0; shift ;;
     --faiss-blas) faiss_blas="${2:?--faiss-blas needs system|openblas}"; shift 2 ;;
     --cpu) cpu="${2:?--cpu needs a core number}"; shift 2 ;;
+    --faiss) faiss_build="${2:?--faiss needs avx512|debian}"; shift 2 ;;
     --json) echo "faiss-compare: ignoring --json, results go to out/bench/" >&2; shift 2 ;;
     --base|--queries|--gt|--index|--nlist|--m|--nbits|--nprobe|--rerank|--k|--threads|--train-size|--codes)
       [[ $# -ge 2 ]] || { echo "faiss-compare: $arg needs a value" >&2; exit 2; }
@@ -77,6 +83,11 @@ while (($#)); do
 done
 
 case "$faiss_blas" in system|openblas) ;; *) echo "faiss-compare: --faiss-blas system|openblas" >&2; exit 2 ;; esac
+case "$faiss_build" in avx512|debian) ;; *) echo "faiss-compare: --faiss avx512|debian" >&2; exit 2 ;; esac
+faiss_avx512="$(cd "$root/.." && pwd)/shared/tools/faiss-avx512"
+if [[ "$faiss_build" == avx512 && ! -d "$faiss_avx512/faiss" ]]; then
+  echo "faiss-compare: no FAISS AVX-512 build at $faiss_avx512 (or pass --faiss debian)" >&2; exit 2
+fi
 for f in base queries gt; do
   [[ -f "${opt[$f]}" ]] || { echo "faiss-compare: --$f ${opt[$f]}: no such file (relative to $root)" >&2; exit 2; }
 done
@@ -135,6 +146,8 @@ if ((run_faiss)); then
   # reports the BLAS library and OpenBLAS kernel it ran with, and its recall checks the results.
   # OMP_NUM_THREADS=1: FAISS's OpenMP (and an OpenMP OpenBLAS) stay on one thread.
   faiss_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)
+  # The AVX-512 build is a Python package directory, found first on PYTHONPATH; it links OpenBLAS itself.
+  [[ "$faiss_build" == avx512 ]] && faiss_env+=(PYTHONPATH="$faiss_avx512${PYTHONPATH:+:$PYTHONPATH}")
   if [[ "$faiss_blas" == openblas ]]; then
     blas_dir="$root/out/bench/openblas/usr/lib/x86_64-linux-gnu/openblas-openmp"
     if [[ ! -e "$blas_dir/libblas.so.3" ]]; then
