@@ -132,18 +132,30 @@ internal sealed class CollectionSchema
             throw Mismatch($"its vectors have {store.Dimension} dimensions, the record's vector property '{Vector.ModelName}' {Vector.Dimensions}");
         if (store.Metric != Metric)
             throw Mismatch($"it was created for the {store.Metric} metric, the record asks for {DistanceFunction}");
-        var missing = new List<FieldDefinition>();
-        foreach (var field in Fields)
+        // Two collection objects may first use the store at once and both find a field missing: the second one's
+        // AddFields then meets it declared, and looks again.
+        for (int attempt = 1; ; attempt++)
         {
-            var existing = store.Fields.FirstOrDefault(f => f.Name == field.Name);
-            if (existing == null) missing.Add(field);
-            else if (existing.Type != field.Type)
-                throw Mismatch($"its field '{field.Name}' is {existing.TypeName}, the record's is {field.TypeName} (a field's type cannot change)");
+            var missing = new List<FieldDefinition>();
+            foreach (var field in Fields)
+            {
+                var existing = store.Fields.FirstOrDefault(f => f.Name == field.Name);
+                if (existing == null) missing.Add(field);
+                else if (existing.Type != field.Type)
+                    throw Mismatch($"its field '{field.Name}' is {existing.TypeName}, the record's is {field.TypeName} (a field's type cannot change)");
+            }
+            if (missing.Count == 0) return;
+            if (store.IsReadOnly)
+                throw Mismatch($"it has no field {string.Join(", ", missing.Select(f => $"'{f.Name}' ({f.TypeName})"))}; open it writable once to add {(missing.Count == 1 ? "it" : "them")}");
+            try
+            {
+                store.AddFields(missing);
+                return;
+            }
+            catch (ArgumentException) when (attempt < 3 && missing.Any(f => store.Fields.Any(declared => declared.Name == f.Name)))
+            {
+            }
         }
-        if (missing.Count == 0) return;
-        if (store.IsReadOnly)
-            throw Mismatch($"it has no field {string.Join(", ", missing.Select(f => $"'{f.Name}' ({f.TypeName})"))}; open it writable once to add {(missing.Count == 1 ? "it" : "them")}");
-        store.AddFields(missing);
     }
 
     private VectorStoreException Mismatch(string why) => new($"Collection '{CollectionName}' exists but does not fit this record definition: {why}.")

@@ -67,12 +67,14 @@ public sealed partial class EmbeddedVectorStore
                         changed = true;
                     }
                 }
-                if (Manifest.Read(StorePath).Generation == _manifest.Generation || attempt >= ReloadAttempts) return changed;
+                if (Manifest.Read(StorePath).Generation == _manifest.Generation) return changed;
+                if (attempt >= ReloadAttempts)
+                    throw new IOException($"The store at {StorePath} changed {ReloadAttempts} times while this reader loaded it; try again.");
             }
-            // The writer may delete a segment the manifest just read still lists (a merge or compaction ending).
-            catch (Exception e) when (attempt < ReloadAttempts && e is IOException or CorruptFileException)
+            // The writer may delete a segment the manifest just read still lists (a merge or compaction ending), or
+            // log records may declare fields of a manifest newer than the one read.
+            catch (Exception e) when (attempt < ReloadAttempts && IsTransientForReader(e) && ManifestMovedOn(_manifest.Generation))
             {
-                Thread.Sleep(10);
             }
         }
     }
@@ -170,8 +172,22 @@ public sealed partial class EmbeddedVectorStore
             _pendingUpsert = null;
         }
         finally { _state.ExitWriteLock(); }
-        ReplayAndPublishLocked(manifest.SealedUntilAddress);
-        foreach (var segment in old) segment.Release(); // unmapped when the last search holding them ends
+        _replayedUntil = manifest.SealedUntilAddress; // the new state starts here, whatever happens below
+        try
+        {
+            ReplayAndPublishLocked(manifest.SealedUntilAddress);
+        }
+        catch
+        {
+            // Half loaded (searches still see the last published snapshot): the next catch-up must load the whole
+            // state again rather than replay on top of this one.
+            _manifest = _manifest with { Generation = -1 };
+            throw;
+        }
+        finally
+        {
+            foreach (var segment in old) segment.Release(); // unmapped when the last search holding them ends
+        }
     }
 
     /// <summary>

@@ -13,8 +13,8 @@ public sealed partial class EmbeddedVectorStore
     public long[] FindIds(Filter? where = null)
     {
         ThrowIfDisposed();
+        RefreshIfChanged(); // first, so the filter may name a field another process added since the last look
         var node = where?.Compile(_manifest.Fields);
-        RefreshIfChanged();
         var snapshot = AcquireSnapshot();
         try
         {

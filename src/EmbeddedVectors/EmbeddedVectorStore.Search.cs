@@ -48,6 +48,8 @@ public sealed partial class EmbeddedVectorStore
         if (options.Rerank > 0 && !_manifest.StoreVectors)
             throw new InvalidOperationException("Re-ranking needs the full vectors, but this store was created with StoreVectors = false.");
 
+        // First, so a filter may name a field another process added since the last look.
+        RefreshIfChanged();
         // Compiling checks field names and value types; it allocates a few small objects per search with a filter.
         var where = options.Where?.Compile(_manifest.Fields);
         float[]? rented = null;
@@ -57,7 +59,6 @@ public sealed partial class EmbeddedVectorStore
             query.CopyTo(prepared);
             if (Metric == Metric.Cosine) VectorKernels.Normalize(prepared);
             int found;
-            RefreshIfChanged();
             var snapshot = AcquireSnapshot();
             try
             {

@@ -49,30 +49,79 @@ public sealed partial class EmbeddedVectorStore : IDisposable
         _options = options;
         _readAhead = new ReadAhead(options.ReadAhead);
         _lock = lockFile;
-        var segments = new List<SealedSegment>();
-        IPayloadLog? log = null;
+        // Set by LoadCommittedState.
+        _manifest = null!;
+        _log = null!;
+        _buffer = null!;
         try
         {
-            _manifest = Manifest.Read(directory);
-            (_quantizer, _rowCodec) = ReadQuantizers(ref _manifest);
-            OpenSegments(_manifest, segments);
-            _segments = segments;
-            log = OpenLog();
-            _log = log;
-            _buffer = NewBuffer(_quantizer, _manifest);
-            ReplayAndPublishLocked(_manifest.SealedUntilAddress);
-            // A reader's manifest may have gone stale while it opened the log (see CatchUpLocked).
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    LoadCommittedState();
+                    break;
+                }
+                // A reader may meet a state its writer has moved past while it loads: a segment a merge deleted, or
+                // a log record of fields a newer manifest declares. It loads again from the newer manifest.
+                catch (Exception e) when (options.ReadOnly && attempt < ReloadAttempts && IsTransientForReader(e) && ManifestMovedOn(LoadedGeneration()))
+                {
+                    ReleaseLoadedState();
+                }
+            }
+            // A reader's manifest may also have gone stale without an error while it opened the log (see CatchUpLocked).
             if (options.ReadOnly) lock (_writer) CatchUpLocked();
             lock (_writer) StartMergeIfDueLocked();
         }
         catch
         {
-            log?.Dispose();
-            foreach (var segment in segments) segment.Release();
+            ReleaseLoadedState();
+            Volatile.Read(ref _current)?.Release();
             lockFile?.Dispose();
             throw;
         }
     }
+
+    /// <summary>Reads the manifest, quantizers and segments, opens the log and replays its tail: the committed state.</summary>
+    private void LoadCommittedState()
+    {
+        _manifest = Manifest.Read(StorePath);
+        (_quantizer, _rowCodec) = ReadQuantizers(ref _manifest);
+        OpenSegments(_manifest, _segments);
+        _log = OpenLog();
+        _buffer = NewBuffer(_quantizer, _manifest);
+        _bufferIds = [];
+        _pendingUpsert = null;
+        ReplayAndPublishLocked(_manifest.SealedUntilAddress);
+    }
+
+    /// <summary>Undoes what <see cref="LoadCommittedState"/> opened (the constructor failed, or a reader loads again).</summary>
+    private void ReleaseLoadedState()
+    {
+        _log?.Dispose();
+        _log = null!;
+        foreach (var segment in _segments) segment.Release();
+        _segments = [];
+    }
+
+    /// <summary>
+    /// Whether the manifest on disk is another than the one of <paramref name="generation"/> (null: none was read):
+    /// then a failure met while loading may be the writer's doing, and loading again can succeed. Otherwise the
+    /// failure is the store's and is reported at once.
+    /// </summary>
+    private bool ManifestMovedOn(long? generation)
+    {
+        if (generation is not long loaded) return false;
+        try { return Manifest.Read(StorePath).Generation != loaded; }
+        catch (Exception e) when (IsTransientForReader(e)) { return false; }
+    }
+
+    /// <summary>The generation of the manifest loaded so far; null when none has been read yet.</summary>
+    private long? LoadedGeneration() => _manifest is null ? null : _manifest.Generation;
+
+    /// <summary>Failures a read-only open may meet because the writer changed the store meanwhile; a newer format is not one.</summary>
+    private static bool IsTransientForReader(Exception e)
+        => e is IOException || (e is CorruptFileException && e is not NewerFormatVersionException);
 
     /// <summary>The store's directory.</summary>
     public string StorePath { get; }

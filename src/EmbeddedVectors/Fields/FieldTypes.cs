@@ -67,8 +67,12 @@ public static class FieldTypes
         return false;
     }
 
+    /// <summary>Most fields a store may declare: an entry's values name their field by a 16-bit ordinal.</summary>
+    public const int MaxFields = ushort.MaxValue;
+
     internal static void ValidateSchema(IReadOnlyList<FieldDefinition> fields)
     {
+        if (fields.Count > MaxFields) throw new ArgumentException($"{fields.Count} fields declared; a store holds at most {MaxFields}.", nameof(fields));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var field in fields)
         {

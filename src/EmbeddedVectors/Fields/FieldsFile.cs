@@ -46,6 +46,7 @@ internal static class FieldsFile
         var body = file.Body(file.Field(BodyLengthField)).ToArray();
         var rows = new object?[count][];
         for (int i = 0; i < count; i++) rows[i] = new object?[schema.Count];
+        int columns = 0; // fields are only appended, so the file's columns are the first ones of the schema
         try
         {
             using var reader = new BinaryReader(new MemoryStream(body, writable: false), Encoding.UTF8);
@@ -64,6 +65,7 @@ internal static class FieldsFile
                     object value = FieldRow.ReadValue(reader, type);
                     if (target >= 0) rows[i][target] = value;
                 }
+                columns = Math.Max(columns, target + 1);
             }
             if (reader.BaseStream.Position != body.Length) throw new CorruptFileException(path, "trailing bytes after the last column.");
         }
@@ -71,8 +73,9 @@ internal static class FieldsFile
         {
             throw new CorruptFileException(path, $"columns end early or are malformed ({e.Message}).");
         }
-        var columns = new FieldColumns(schema, (int)count);
-        foreach (var row in rows) columns.Append(row);
-        return columns;
+        // Only the columns the file holds: a field added later reads as null without a column of nulls in memory.
+        var fieldColumns = new FieldColumns(schema.Take(columns).ToList(), (int)count);
+        foreach (var row in rows) fieldColumns.Append(row);
+        return fieldColumns;
     }
 }

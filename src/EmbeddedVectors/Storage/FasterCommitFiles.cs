@@ -84,8 +84,14 @@ internal sealed class FasterCommitFiles : ILogCommitManager
                 else if (problem.Length > 0 && damage == null) (damage, damaged) = (problem, commit);
                 else if (problem.Length == 0) vanished |= !File.Exists(CommitPath(commit));
             }
-            if (valid.Count == 0 && damage != null) throw new CorruptFileException(CommitPath(damaged), damage);
-            if (valid.Count > 0 || !vanished || attempt == MaxListingAttempts) return valid;
+            if (valid.Count > 0 || !vanished)
+            {
+                if (valid.Count == 0 && damage != null) throw new CorruptFileException(CommitPath(damaged), damage);
+                return valid;
+            }
+            // Every file that read back vanished (or was a newer one still being written): the writer moved on.
+            if (attempt == MaxListingAttempts)
+                throw new IOException($"The log's commit files in {Path.Combine(_logDirectory, "log-commits")} changed under every one of {MaxListingAttempts} listings.");
             Thread.Sleep(1);
         }
     }
@@ -95,18 +101,11 @@ internal sealed class FasterCommitFiles : ILogCommitManager
 
     public byte[] GetCommitMetadata(long commitNum)
     {
-        // The file listed may be gone by now (the writer moved on); the record read when listing it is the same commit.
-        byte[]? listed;
-        lock (_listed) _listed.TryGetValue(commitNum, out listed);
-        if (listed == null) return _files.GetCommitMetadata(commitNum);
-        try
-        {
-            return _files.GetCommitMetadata(commitNum) ?? listed;
-        }
-        catch (Exception e) when (e is IOException or FasterException)
-        {
-            return listed;
-        }
+        // A commit file never changes once written, so the record read and checked while listing it is the commit,
+        // even if the writer has deleted the file since (FASTER's own read of a vanished file would return zeros).
+        lock (_listed)
+            if (_listed.TryGetValue(commitNum, out var listed)) return listed;
+        return _files.GetCommitMetadata(commitNum);
     }
 
     /// <summary>The commit records <see cref="ListCommits"/> last read and found whole, by commit number.</summary>

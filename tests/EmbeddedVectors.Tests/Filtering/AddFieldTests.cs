@@ -170,6 +170,25 @@ public class AddFieldTests
     }
 
     [Fact]
+    public void AnAutoRefreshReaderFiltersOnAFieldAddedAfterItOpened()
+    {
+        using var dir = new TempStoreDirectory();
+        var vectors = Vectors(600, 11);
+        using var writer = Create(dir, 256, new FieldDefinition("bucket", FieldType.Long));
+        AddRange(writer, vectors, 0, 400, id => new FieldValues().Set("bucket", id % 10));
+        writer.Commit();
+        using var reader = EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true, AutoRefresh = true });
+        writer.AddFields(new FieldDefinition("colour", FieldType.String), new FieldDefinition("rank", FieldType.Long));
+        AddRange(writer, vectors, 400, 600, id => (Colour(id) ?? new FieldValues()).Set("bucket", id % 10));
+        writer.Commit();
+        // No explicit Refresh: the search notices the change before it checks the filter's field names.
+        var hits = reader.Search(vectors.AsSpan(0, Dim), 10, new StoreSearchOptions { Where = Filter.Parse("colour == 'blue'") });
+        Assert.Equal(10, hits.Count);
+        Assert.All(hits, hit => Assert.True(hit.Id >= 400 && hit.Id % 3 == 2, $"id {hit.Id}"));
+        Assert.Equal(Enumerable.Range(400, 200).Select(i => (long)i).Where(id => id % 3 == 1), reader.FindIds(Filter.Parse("colour == 'red'")));
+    }
+
+    [Fact]
     public void BadFieldAdditionsAreRejectedAndChangeNothing()
     {
         using var dir = new TempStoreDirectory();
