@@ -130,7 +130,8 @@ internal static class AflHarness
         }
     }
 
-    private static void RunOne(FuzzRunner runner, FuzzTarget target, List<SeedFile> order, ReadOnlySpan<byte> input)
+    /// <summary>Runs one AFL input; an outcome the rules do not allow throws <see cref="FuzzFailureException"/> (a crash to afl-fuzz).</summary>
+    internal static void RunOne(FuzzRunner runner, FuzzTarget target, List<SeedFile> order, ReadOnlySpan<byte> input)
     {
         var (seed, bytes) = Decode(target, order, input);
         var outcome = runner.RunInput(target, seed, bytes);
