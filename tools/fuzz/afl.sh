@@ -72,7 +72,8 @@ trap 'rm -rf "$AFL_TMPDIR" "$work_parent"/ev-afl-work-$$-*' EXIT
 stat() { sed -nE "s/^$1 +: (.*)$/\1/p" "$2" | head -1; }
 summary=$out/summary.md
 {
-  echo "afl-fuzz $(afl-fuzz -h 2>&1 | grep -oE '\+\+[0-9.a-z]+' | head -1), SharpFuzz $("$sharpfuzz" --version 2>/dev/null | head -1 || echo '?'), ${seconds} s a reader, -t ${timeout}"
+  echo "afl-fuzz $(afl-fuzz -h 2>&1 | grep -oE '\+\+[0-9.a-z]+' | head -1), SharpFuzz $(sed -nE 's/.*"SharpFuzz" Version="([^"]+)".*/\1/p' Directory.Packages.props)" \
+    "(sharpfuzz $(dotnet tool list --global 2>/dev/null | awk '$1 == "sharpfuzz.commandline" { print $2 }')), ${seconds} s a reader, -t ${timeout}"
   echo
   echo "| reader | execs | execs/s | corpus (paths) | edges | bitmap coverage | stability | crashes | hangs |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
