@@ -12,7 +12,7 @@
 #   --data      the debian-minilm-384 data set, default: found above the binaries (shared/data)
 #
 # Prints a table per reader (execs, corpus, edges, stability, crashes, hangs) and writes it to OUT/summary.md;
-# every crash and hang is replayed with `ev-fuzz afl-replay` (and crashes minimised with afl-tmin) into
+# every crash and hang is replayed with `ev-fuzz afl-replay` (and crashes minimised with afl-tmin, 3 min each at most) into
 # OUT/findings/NN/replays.txt. Exits 1 if any reader has a crash or a hang.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -107,7 +107,7 @@ for r in $readers; do
     case "$input" in
       */crashes/*)
         mkdir -p "$work"
-        timeout 600 nice -n 10 afl-tmin -i "$input" -o "$input.min" -t "$timeout" -m none -- "${target[@]}" >>"$findings.tmin.log" 2>&1 || true
+        timeout 180 nice -n 10 afl-tmin -i "$input" -o "$input.min" -t "$timeout" -m none -- "${target[@]}" >>"$findings.tmin.log" 2>&1 || true
         rm -rf "$work" ;;
     esac
     replayed=$input; [ -f "$input.min" ] && replayed=$input.min
