@@ -17,6 +17,12 @@ internal sealed class ReaderStats(string reader)
     public long MostAllocatedBytes { get; set; }
 }
 
+/// <summary>
+/// What one input came to: accepted, or rejected with a documented error (both allowed), or a failure of
+/// <see cref="FailureKind"/> ("exception", "allocation") described by <see cref="Failure"/>.
+/// </summary>
+internal readonly record struct InputOutcome(bool Accepted, string? FailureKind, string? Failure, double Milliseconds, long AllocatedBytes);
+
 /// <summary>A failed input: which one (reader, seed, index: enough to make it again) and what went wrong.</summary>
 internal sealed record FuzzFailure(string Reader, int Seed, long Index, string Kind, string Detail);
 
@@ -101,21 +107,42 @@ internal sealed class FuzzRunner : IDisposable
     private void RunOne(FuzzTarget target, int seed, long index, ReaderStats stats, List<FuzzFailure> failures)
     {
         var (file, bytes) = Input(target, seed, index);
+        var outcome = RunInput(target, file, bytes);
+        stats.Inputs++;
+        if (outcome.Accepted) stats.Accepted++;
+        else if (outcome.FailureKind == null) stats.Rejected++;
+        if (outcome.Milliseconds > stats.SlowestMilliseconds) (stats.SlowestMilliseconds, stats.SlowestIndex) = (outcome.Milliseconds, index);
+        stats.MostAllocatedBytes = Math.Max(stats.MostAllocatedBytes, outcome.AllocatedBytes);
+        if (outcome.FailureKind != null)
+        {
+            stats.Failures++;
+            lock (failures) failures.Add(new FuzzFailure(target.Name, seed, index, outcome.FailureKind, outcome.Failure!));
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="target"/> with <paramref name="bytes"/> in place of <paramref name="file"/> (in the work
+    /// copy, restored afterwards) and judges the outcome by the rules of this class: the one place that says what an
+    /// input may do, for the mutation loop and for the AFL entry point (<see cref="AflHarness"/>) alike. A hang is
+    /// not judged here: the caller's watchdog (or afl-fuzz's <c>-t</c>) sees it.
+    /// </summary>
+    public InputOutcome RunInput(FuzzTarget target, SeedFile file, byte[] bytes)
+    {
         string root = WorkRoot(file);
         string path = Path.Combine(root, file.RelativePath);
         long bound = AllocationBound(target, file, bytes.Length);
         File.WriteAllBytes(path, bytes);
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         long started = Stopwatch.GetTimestamp();
+        bool accepted = false;
         string? problem = null, kind = null;
         try
         {
             target.Execute(root, file);
-            stats.Accepted++;
+            accepted = true;
         }
         catch (Exception e) when (IsDocumented(e, root))
         {
-            stats.Rejected++;
         }
         catch (Exception e)
         {
@@ -124,16 +151,9 @@ internal sealed class FuzzRunner : IDisposable
         double milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         File.WriteAllBytes(path, file.Bytes);
-        stats.Inputs++;
-        if (milliseconds > stats.SlowestMilliseconds) (stats.SlowestMilliseconds, stats.SlowestIndex) = (milliseconds, index);
-        stats.MostAllocatedBytes = Math.Max(stats.MostAllocatedBytes, allocated);
         if (problem == null && allocated > bound)
             (kind, problem) = ("allocation", $"allocated {allocated:N0} bytes on the reading thread for a {bytes.Length:N0}-byte input; the bound is {bound:N0}");
-        if (problem != null)
-        {
-            stats.Failures++;
-            lock (failures) failures.Add(new FuzzFailure(target.Name, seed, index, kind!, problem));
-        }
+        return new InputOutcome(accepted && kind == null, kind, problem, milliseconds, allocated);
     }
 
     /// <summary>

@@ -13,6 +13,9 @@ namespace EmbeddedVectors.Fuzz;
 ///                                                          supervise child processes until N inputs or N minutes
 /// ev-fuzz child --corpus DIR --reader I --seed N --from N --count N [--work DIR]     (run by `run`)
 /// ev-fuzz replay --corpus DIR --reader I --seed N --index N [--save FILE]            re-run one input, print the outcome
+/// ev-fuzz afl-seeds --corpus DIR --out DIR [--max-bytes N] [--per-reader N]        afl-fuzz's starting inputs, one directory a reader
+/// ev-fuzz afl   --corpus DIR --reader I [--work DIR]        one reader under afl-fuzz (SharpFuzz; run as `dotnet ev-fuzz.dll afl ...`)
+/// ev-fuzz afl-replay --corpus DIR --reader I --input FILE   re-run one AFL input (a crash or hang), print the outcome
 /// </code>
 /// </summary>
 internal static class Program
@@ -21,7 +24,7 @@ internal static class Program
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: ev-fuzz seed|run|child|replay --corpus DIR ... (see Program.cs)");
+            Console.Error.WriteLine("usage: ev-fuzz seed|run|child|replay|afl-seeds|afl|afl-replay --corpus DIR ... (see Program.cs)");
             return 2;
         }
         var options = ParseOptions(args.AsSpan(1));
@@ -40,6 +43,14 @@ internal static class Program
                 return Child(Targets.All(Option("corpus")), work, (int)Number("reader", 0), (int)Number("seed", 1), Number("from", 0), Number("count", 1000));
             case "replay":
                 return Replay(Targets.All(Option("corpus")), work, (int)Number("reader", 0), (int)Number("seed", 1), Number("index", 0), options.GetValueOrDefault("save"));
+            case "afl-seeds":
+                AflHarness.WriteSeeds(Targets.All(Option("corpus")), Option("out"), (int)Number("max-bytes", 64 << 10), (int)Number("per-reader", 4));
+                Console.WriteLine($"AFL seeds written to {Option("out")}");
+                return 0;
+            case "afl":
+                return AflHarness.Run(Option("corpus"), work, (int)Number("reader", 0));
+            case "afl-replay":
+                return AflHarness.Replay(Option("corpus"), work, (int)Number("reader", 0), Option("input"));
             case "run":
                 return new Supervisor(Option("corpus"), Option("out"), work, (int)Number("seed", 1))
                 {

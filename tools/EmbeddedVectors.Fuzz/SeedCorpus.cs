@@ -20,7 +20,7 @@ internal static class SeedCorpus
 
     /// <summary>Store directories under the corpus, one a configuration.</summary>
     public static readonly string[] StoreNames =
-        ["pq8-f16-fields", "pq8-f16-fields-unsealed", "pq4fs-i8-opq", "pq8-f32-graph", "pq8-novectors"];
+        ["pq8-f16-fields", "pq8-f16-fields-unsealed", "pq4fs-i8-opq", "pq8-f32-graph", "pq8-novectors", "untrained-small"];
 
     /// <summary>Where the import files are, under the corpus.</summary>
     public const string ImportsDirectory = "imports";
@@ -56,7 +56,28 @@ internal static class SeedCorpus
         {
             Dimension = Dimension, NList = 8, M = 8, StoreVectors = false, Rows = RowEncoding.Float32, TrainingThreshold = 300, SealThreshold = 400,
         });
+        BuildUntrainedStore(Path.Combine(corpus, "untrained-small"), vectors, texts);
         BuildImports(Path.Combine(corpus, ImportsDirectory), vectors, texts, dataDirectory);
+    }
+
+    /// <summary>
+    /// A store not yet trained, all of it in the log: 24 entries with payloads and fields over three commits, two
+    /// deleted. Its log segment is a few KiB where the other stores' are 165–446 KiB, small enough for afl-fuzz
+    /// to mutate well (tools/fuzz/afl.sh).
+    /// </summary>
+    private static void BuildUntrainedStore(string path, float[] vectors, string[] texts)
+    {
+        using var store = EmbeddedVectorStore.Create(path, new EmbeddedVectorStoreOptions
+        {
+            Dimension = Dimension, NList = 8, M = 8, Fields = Fields, TrainingThreshold = 300,
+        });
+        AddRows(store, vectors, texts, 0, 12, withFields: true);
+        store.Commit();
+        AddRows(store, vectors, texts, 12, 24, withFields: true);
+        store.Commit();
+        store.Delete(3);
+        store.Delete(17);
+        store.Commit();
     }
 
     /// <summary>

@@ -168,7 +168,26 @@ internal sealed partial record Manifest
             if (segment.Number < 1 || segment.Number >= NextSegmentNumber || segment.Count < 0 || segment.DeletionsVersion < 0)
                 problem ??= $"segment entry {segment}";
         }
+        // The checks a new store's options get (found by afl-fuzz: an odd m for pq4fs failed later in Segment.Open
+        // with ArgumentOutOfRangeException, and a field without a name or type made the log replay index an
+        // empty column), applied to what the file says.
+        problem ??= ArgumentProblem(() => Shape.Validate("shape"));
+        problem ??= ArgumentProblem(() => FieldTypes.ValidateSchema(Fields));
         if (problem != null) throw new CorruptFileException(path, $"invalid value: {problem}.");
+    }
+
+    /// <summary>The message of the <see cref="ArgumentException"/> <paramref name="check"/> throws, or null when it passes.</summary>
+    private static string? ArgumentProblem(Action check)
+    {
+        try
+        {
+            check();
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
     }
 
     internal static string Describe(Manifest manifest) => Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions));

@@ -173,6 +173,53 @@ public sealed class FuzzTests
         Assert.Equal(codes, e.FilePath);
     }
 
+    /// <summary>The manifest with the damage <paramref name="what"/> names, each one afl-fuzz found or a neighbour of it.</summary>
+    private static Manifest Damage(string what, Manifest m) => what switch
+    {
+        // Found by afl-fuzz (tools/fuzz/afl.sh, "MANIFEST (store open + verify)"): minimised, the manifest's field
+        // entries had lost their "name" and "type" keys; the log replay then indexed an empty column
+        // (IndexOutOfRangeException in FieldColumns).
+        "field without a type" => m with { Fields = [m.Fields[0], new FieldDefinition("size", 0)] },
+        "field without a name" => m with { Fields = [new FieldDefinition(null!, FieldType.Long)] },
+        "field declared twice" => m with { Fields = [m.Fields[0], m.Fields[0]] },
+        // Found by afl-fuzz: "m": 1 in a pq4fs store failed in Segment.Open with ArgumentOutOfRangeException.
+        "odd m for pq4fs" => m with { M = 1 },
+        _ => throw new ArgumentOutOfRangeException(nameof(what)),
+    };
+
+    [Theory]
+    [InlineData("field without a type", "unknown type")]
+    [InlineData("field without a name", "not a valid field name")]
+    [InlineData("field declared twice", "declared twice")]
+    [InlineData("odd m for pq4fs", "must be even")]
+    public void A_manifest_whose_shape_or_fields_are_invalid_is_a_corrupt_MANIFEST(string what, string expected)
+    {
+        using var dir = new TempStoreDirectory();
+        var options = new EmbeddedVectorStoreOptions
+        {
+            Dimension = 8, NList = 4, M = 4, TrainingThreshold = 256, MergeFactor = 0,
+            Fields = [new("section", FieldType.String), new("size", FieldType.Long)],
+            Codes = what.Contains("pq4fs", StringComparison.Ordinal) ? VectorCodes.Pq4FastScan : VectorCodes.Pq8,
+        };
+        using (var store = EmbeddedVectorStore.Create(dir.Path, options))
+        {
+            var vector = new float[8];
+            var random = new Random(3);
+            for (int i = 0; i < 300; i++)
+            {
+                for (int j = 0; j < 8; j++) vector[j] = (float)random.NextDouble();
+                store.Add(i, vector, "{}"u8, new FieldValues().Set("section", "s").Set("size", (long)i));
+                if (i == 279) store.Flush(); // a segment, and entries only in the log (replayed with their fields at open)
+            }
+            store.Commit();
+        }
+        Damage(what, Manifest.Read(dir.Path)).Write(dir.Path); // a well-formed file with valid checksums
+
+        var e = Assert.Throws<CorruptFileException>(() => EmbeddedVectorStore.Open(dir.Path, new EmbeddedVectorStoreOptions { ReadOnly = true }));
+        Assert.Equal(Path.Combine(dir.Path, Manifest.FileName), e.FilePath);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void A_commit_file_of_zeros_is_a_commit_that_never_completed_not_damage()
     {
