@@ -33,6 +33,26 @@ public sealed class FasterPayloadLogTests : IDisposable
     private string LogDir(string name = "log") => Path.Combine(_root, name);
 
     [Fact]
+    public void A_commit_record_read_while_listing_is_served_even_after_the_writer_deleted_its_file()
+    {
+        string dir = LogDir();
+        using var log = FasterPayloadLog.Open(dir);
+        for (int i = 0; i < 3; i++)
+        {
+            log.AppendUpsert(i, [1, 2, 3, 4], "x"u8);
+            log.Commit();
+        }
+        using var reader = new FasterCommitFiles(dir, writer: false, FasterPayloadLog.SegmentSizeBits);
+        long newest = reader.ListCommits().First();
+        string file = Directory.GetFiles(Path.Combine(dir, "log-commits"), $"commit.{newest}.*").Single();
+        byte[] record = File.ReadAllBytes(file)[4..];
+        File.Delete(file); // what a writer committing again does to the file a reader just listed
+        byte[] served = reader.GetCommitMetadata(newest);
+        Assert.Equal(record[..served.Length], served);
+        Assert.Contains(served, b => b != 0);
+    }
+
+    [Fact]
     public void Open_creates_the_directory_and_the_record_limit_is_the_page_less_the_entry_header()
     {
         string dir = LogDir();
