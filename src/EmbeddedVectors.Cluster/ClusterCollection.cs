@@ -76,20 +76,41 @@ public sealed class ClusterCollection<TKey, TRecord> : VectorStoreCollection<TKe
     /// <summary>Runs <paramref name="call"/> on the given shards at once; fails naming every shard that did not answer.</summary>
     private async Task<T[]> OnShards<T>(string operation, CollectionLayout layout, IReadOnlyList<int> shards, Func<IShardGrain, int, Task<T>> call)
     {
+        var (answers, failure) = await CallShards(operation, layout, shards, call).ConfigureAwait(false);
+        if (failure != null) throw failure;
+        return answers!;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="call"/> on the given shards at once: every answer, or (when a shard did not answer) the
+    /// answers of the others, default where a shard failed, and an exception naming the failed shards and their silos.
+    /// </summary>
+    private async Task<(T?[] Answers, ShardsUnavailableException? Failure)> CallShards<T>(string operation, CollectionLayout layout,
+        IReadOnlyList<int> shards, Func<IShardGrain, int, Task<T>> call)
+    {
         var tasks = new Task<T>[shards.Count];
         for (int i = 0; i < shards.Count; i++) tasks[i] = call(Shard(layout, shards[i]), shards[i]);
-        try { return await Task.WhenAll(tasks).ConfigureAwait(false); }
+        try { return (await Task.WhenAll(tasks).ConfigureAwait(false), null); }
         catch (Exception)
         {
-            var failed = new List<string>();
+            var answers = new T?[tasks.Length];
+            var failed = new List<int>();
             Exception? first = null;
             for (int i = 0; i < tasks.Length; i++)
             {
-                if (!tasks[i].IsFaulted && !tasks[i].IsCanceled) continue;
-                failed.Add($"{shards[i]} (silo '{layout.ShardSilos[shards[i]]}')");
+                if (tasks[i].IsCompletedSuccessfully) { answers[i] = tasks[i].Result; continue; }
+                failed.Add(shards[i]);
                 first ??= tasks[i].Exception?.InnerException;
             }
-            throw Error(operation, $"{operation} on collection '{Name}' failed: shard{(failed.Count == 1 ? "" : "s")} {string.Join(", ", failed)} of {layout.ShardCount} did not answer: {first?.Message}", first);
+            string names = string.Join(", ", failed.Select(s => $"{s} (silo '{layout.ShardSilos[s]}')"));
+            return (answers, new ShardsUnavailableException(
+                $"{operation} on collection '{Name}' failed: shard{(failed.Count == 1 ? "" : "s")} {names} of {layout.ShardCount} did not answer: {first?.Message}",
+                first, [.. failed])
+            {
+                VectorStoreSystemName = ClusterVectorStore.SystemName,
+                CollectionName = Name,
+                OperationName = operation,
+            });
         }
     }
 
@@ -243,8 +264,35 @@ public sealed class ClusterCollection<TKey, TRecord> : VectorStoreCollection<TKe
     }
 
     /// <inheritdoc />
+    /// <exception cref="ShardsUnavailableException">A shard did not answer (its silo is down); the message names every such shard and its silo.</exception>
     public override async IAsyncEnumerable<VectorSearchResult<TRecord>> SearchAsync<TInput>(TInput searchValue, int top,
         VectorSearchOptions<TRecord>? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var found = await SearchShardsAsync(searchValue, top, options, allowPartial: false, cancellationToken).ConfigureAwait(false);
+        foreach (var result in found.Results)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return result;
+        }
+    }
+
+    /// <summary>
+    /// A search that tolerates unavailable shards: the merged hits of the shards that answered, with the shards that
+    /// did not (<see cref="ClusterSearchResults{TRecord}.IsPartial"/>). Hits of unavailable shards are missing, so
+    /// a partial result is the best top of the entries that could be reached, not of the whole collection.
+    /// </summary>
+    /// <typeparam name="TInput">The search input: a vector, or the input of the vector property's embedding generator.</typeparam>
+    /// <param name="searchValue">The query.</param>
+    /// <param name="top">Hits to return.</param>
+    /// <param name="options">Filter, skip, score threshold, vectors, as for <see cref="SearchAsync"/>.</param>
+    /// <param name="cancellationToken">Cancels the search.</param>
+    /// <returns>The hits and the unavailable shards.</returns>
+    public Task<ClusterSearchResults<TRecord>> SearchAllowingPartialAsync<TInput>(TInput searchValue, int top,
+        VectorSearchOptions<TRecord>? options = null, CancellationToken cancellationToken = default) where TInput : notnull
+        => SearchShardsAsync(searchValue, top, options, allowPartial: true, cancellationToken);
+
+    private async Task<ClusterSearchResults<TRecord>> SearchShardsAsync<TInput>(TInput searchValue, int top, VectorSearchOptions<TRecord>? options,
+        bool allowPartial, CancellationToken cancellationToken) where TInput : notnull
     {
         ArgumentNullException.ThrowIfNull(searchValue);
         options ??= new VectorSearchOptions<TRecord>();
@@ -256,17 +304,19 @@ public sealed class ClusterCollection<TKey, TRecord> : VectorStoreCollection<TKe
         // Each shard returns its best top + skip; the merged best top + skip are among them, then the skip applies.
         int k = checked(top + options.Skip);
         var search = new ShardSearch(query.ToArray(), k, _settings.NProbe, _schema.Rerank(_settings, k), where, includeVectors);
-        var answers = await OnShards("Search", layout, AllShards(layout), (grain, _) => grain.Search(search)).ConfigureAwait(false);
+        var (answers, failure) = await CallShards("Search", layout, AllShards(layout), (grain, _) => grain.Search(search)).ConfigureAwait(false);
+        if (failure != null && !allowPartial) throw failure;
         var merged = new List<ShardHit>();
-        foreach (var answer in answers) merged.AddRange(answer);
+        foreach (var answer in answers) if (answer != null) merged.AddRange(answer);
         merged.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Entry.Id.CompareTo(b.Entry.Id));
+        var results = new List<VectorSearchResult<TRecord>>(Math.Max(0, Math.Min(merged.Count, k) - options.Skip));
         for (int i = options.Skip; i < Math.Min(merged.Count, k); i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
             double score = _schema.Score(merged[i].Distance);
             if (options.ScoreThreshold is double threshold && !_schema.Passes(score, threshold)) continue;
-            yield return new VectorSearchResult<TRecord>(_codec.Decode<TRecord>(merged[i].Entry.ToStoredEntry(), includeVectors), score);
+            results.Add(new VectorSearchResult<TRecord>(_codec.Decode<TRecord>(merged[i].Entry.ToStoredEntry(), includeVectors), score));
         }
+        return new ClusterSearchResults<TRecord>(results, failure?.UnavailableShards ?? []);
     }
 
     /// <inheritdoc />

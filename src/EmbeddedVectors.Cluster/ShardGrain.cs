@@ -20,7 +20,7 @@ internal sealed class ShardGrain(SiloFiles files) : Grain, IShardGrain
         string key = this.GetPrimaryKeyString();
         string owner = ShardPlacement.OwnerOf(key);
         if (owner != files.SiloName)
-            throw new ShardUnavailableException($"Shard '{key}' belongs to silo '{owner}' but was activated on silo '{files.SiloName}'; its files are not here.");
+            throw new ShardFilesUnavailableException($"Shard '{key}' belongs to silo '{owner}' but was activated on silo '{files.SiloName}'; its files are not here.");
         (_collection, _shard) = ShardPlacement.ShardOf(key);
         return Task.CompletedTask;
     }
@@ -39,7 +39,7 @@ internal sealed class ShardGrain(SiloFiles files) : Grain, IShardGrain
     {
         if (_store != null) return _store;
         if (!files.IsShard(_collection, _shard))
-            throw new ShardUnavailableException($"There are no files of {Name} (expected in {files.ShardDirectory(_collection, _shard)}): the collection does not exist there, or the silo's data directory was lost; restore it from a backup.");
+            throw new ShardFilesUnavailableException($"There are no files of {Name} (expected in {files.ShardDirectory(_collection, _shard)}): the collection does not exist there, or the silo's data directory was lost; restore it from a backup.");
         return _store = EmbeddedVectorStore.Open(files.ShardDirectory(_collection, _shard));
     }
 

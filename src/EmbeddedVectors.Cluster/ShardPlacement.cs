@@ -63,15 +63,15 @@ internal sealed class OwnerSiloPlacementDirector(IClusterMembershipService membe
             if (member.Status == SiloStatus.Active && member.Name == owner && Array.IndexOf(compatible, member.SiloAddress) >= 0)
                 return Task.FromResult(member.SiloAddress);
         }
-        throw new ShardUnavailableException($"'{key}' lives on silo '{owner}', which is not an active member of the cluster; its files are on that silo's disk, so it is not opened anywhere else.");
+        throw new ShardFilesUnavailableException($"'{key}' lives on silo '{owner}', which is not an active member of the cluster; its files are on that silo's disk, so it is not opened anywhere else.");
     }
 }
 
-/// <summary>A shard (or a silo's catalog) could not be reached: the silo holding its files is down, or the files are not on the silo it was activated on.</summary>
+/// <summary>A shard's files (or a silo's catalog) could not be reached: the silo holding them is down, or they are not on the silo the grain was activated on.</summary>
 [GenerateSerializer]
-public sealed class ShardUnavailableException : Exception
+public sealed class ShardFilesUnavailableException : Exception
 {
     /// <summary>An exception with a message.</summary>
     /// <param name="message">What is unavailable and why.</param>
-    public ShardUnavailableException(string message) : base(message) { }
+    public ShardFilesUnavailableException(string message) : base(message) { }
 }

@@ -24,6 +24,9 @@ internal sealed class SiloFiles(IOptions<EmbeddedVectorsSiloOptions> options, IL
     private const string LayoutFile = "layout.json";
     private const string MarkerFile = "shard.json";
 
+    /// <summary>Shards of one collection on this silo create and delete at once; the collection directory and its layout are shared.</summary>
+    private readonly Lock _collectionFiles = new();
+
     public string SiloName => silo.Name;
 
     public string Root => string.IsNullOrWhiteSpace(options.Value.DataRoot)
@@ -39,8 +42,11 @@ internal sealed class SiloFiles(IOptions<EmbeddedVectorsSiloOptions> options, IL
     /// <summary>Writes the marker of a shard whose store now exists, and the collection's layout beside it.</summary>
     public void WriteShard(CollectionLayout layout, int shard)
     {
-        WriteJson(Path.Combine(CollectionDirectory(layout.Collection), LayoutFile), new LayoutJson(layout.Collection, layout.ShardSilos));
-        WriteJson(Path.Combine(ShardDirectory(layout.Collection, shard), MarkerFile), new MarkerJson(layout.Collection, shard, layout.ShardCount, silo.Name));
+        lock (_collectionFiles)
+        {
+            WriteJson(Path.Combine(CollectionDirectory(layout.Collection), LayoutFile), new LayoutJson(layout.Collection, layout.ShardSilos));
+            WriteJson(Path.Combine(ShardDirectory(layout.Collection, shard), MarkerFile), new MarkerJson(layout.Collection, shard, layout.ShardCount, silo.Name));
+        }
     }
 
     /// <summary>The layout of a collection with a shard here, or null.</summary>
@@ -67,11 +73,15 @@ internal sealed class SiloFiles(IOptions<EmbeddedVectorsSiloOptions> options, IL
     public void DeleteShard(string collection, int shard)
     {
         string directory = ShardDirectory(collection, shard);
-        // The marker goes first: a half-deleted shard is then no shard, never a shard with missing entries.
-        File.Delete(Path.Combine(directory, MarkerFile));
-        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        string parent = CollectionDirectory(collection);
-        if (Directory.Exists(parent) && !Directory.EnumerateDirectories(parent, "shard-*").Any()) Directory.Delete(parent, recursive: true);
+        lock (_collectionFiles)
+        {
+            if (!Directory.Exists(directory)) return;
+            // The marker goes first: a half-deleted shard is then no shard, never a shard with missing entries.
+            File.Delete(Path.Combine(directory, MarkerFile));
+            Directory.Delete(directory, recursive: true);
+            string parent = CollectionDirectory(collection);
+            if (!Directory.EnumerateDirectories(parent, "shard-*").Any()) Directory.Delete(parent, recursive: true);
+        }
     }
 
     private static void WriteJson<T>(string path, T value)

@@ -69,6 +69,14 @@ public sealed class ClusterCollectionTests(ClusterFixture fixture) : IClassFixtu
             await AssertSame(reference.SearchAsync(query, Top, paged), clustered.SearchAsync(query, Top, paged));
         }
 
+        // Searches at once (each shard runs them concurrently) give the same hits as one after another.
+        var sequential = new List<List<long>>();
+        for (int q = 0; q < Queries; q++)
+            sequential.Add([.. (await clustered.SearchAsync(new ReadOnlyMemory<float>(queries, q * dimension, dimension), Top).ToListAsync()).Select(r => r.Record.Id)]);
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, Queries).Select(async q =>
+            (await clustered.SearchAsync(new ReadOnlyMemory<float>(queries, q * dimension, dimension), Top).ToListAsync()).Select(r => r.Record.Id).ToList()));
+        Assert.Equal(sequential, concurrent);
+
         // A filter with fewer matches than top keeps every match.
         var few = new VectorSearchOptions<Passage> { Filter = p => p.Bucket == 3 && p.Id == 13 };
         var single13 = await clustered.SearchAsync(new ReadOnlyMemory<float>(queries, 0, dimension), Top, few).ToListAsync();

@@ -37,14 +37,24 @@ public sealed class SiloFailureTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.NotEmpty(lost);
         await fixture.Cluster.StopSiloAsync(victim);
 
-        var error = await Assert.ThrowsAsync<VectorStoreException>(() => items.SearchAsync(query, 20).ToListAsync());
+        var error = await Assert.ThrowsAsync<ShardsUnavailableException>(() => items.SearchAsync(query, 20).ToListAsync());
         foreach (int shard in lost) Assert.Contains($"{shard} (silo '{victimName}')", error.Message);
         Assert.DoesNotContain("(silo 'Primary')", error.Message);
+        Assert.Equal(lost, error.UnavailableShards);
+
+        // Allowing partial results: the merged hits of the other shards, exactly those of the full search that they hold.
+        var partial = await items.SearchAllowingPartialAsync(query, 20);
+        Assert.True(partial.IsPartial);
+        Assert.Equal(lost, partial.UnavailableShards);
+        var reachable = before.Where(r => !lost.Contains(ShardRouting.ShardOf(r.Record.Id, layout.ShardCount))).Select(r => r.Record.Id).ToList();
+        Assert.Equal(reachable, partial.Results.Take(reachable.Count).Select(r => r.Record.Id));
+        Assert.Equal(20, partial.Results.Count);
+        Assert.DoesNotContain(partial.Results, r => lost.Contains(ShardRouting.ShardOf(r.Record.Id, layout.ShardCount)));
 
         // A write routed to a lost shard fails; reads from the other shards go on.
         long lostKey = all.First(i => lost.Contains(ShardRouting.ShardOf(i.Id, layout.ShardCount))).Id;
         long keptKey = all.First(i => !lost.Contains(ShardRouting.ShardOf(i.Id, layout.ShardCount))).Id;
-        var writeError = await Assert.ThrowsAsync<VectorStoreException>(() => items.UpsertAsync(Make(lostKey)));
+        var writeError = await Assert.ThrowsAsync<ShardsUnavailableException>(() => items.UpsertAsync(Make(lostKey)));
         Assert.Contains(victimName, writeError.Message);
         Assert.Equal(keptKey, (await items.GetAsync(keptKey))!.Id);
 
@@ -53,9 +63,26 @@ public sealed class SiloFailureTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.Equal(victimName, restarted!.Name);
         await fixture.Cluster.WaitForLivenessToStabilizeAsync();
         var after = await items.SearchAsync(query, 20).ToListAsync();
+        Assert.False((await items.SearchAllowingPartialAsync(query, 20)).IsPartial);
         Assert.Equal(before.Select(r => r.Record.Id), after.Select(r => r.Record.Id));
         var every = await items.GetAsync(i => i.Group >= 0, 1000).ToListAsync();
         Assert.Equal(all.Select(i => i.Id), every.Select(i => i.Id));
         Assert.Equal(all[123].Vector, (await items.GetAsync(123, new RecordRetrievalOptions { IncludeVectors = true }))!.Vector);
+    }
+
+    [Fact]
+    public async Task AShardNeverAnswersFromAnEmptyStore()
+    {
+        // A key naming a silo that is not in the cluster: placement refuses to activate it anywhere.
+        var nowhere = fixture.Cluster.Client.GetGrain<IShardGrain>(ShardPlacement.ShardKey("ghost", 0, "no-such-silo"));
+        var placement = await Assert.ThrowsAnyAsync<Exception>(() => nowhere.FindIds(null));
+        Assert.Contains("no-such-silo", placement.Message);
+        Assert.Contains("not an active member", placement.Message);
+
+        // A shard on a live silo whose files are not there: an error naming the missing files, not an empty answer.
+        var missing = fixture.Cluster.Client.GetGrain<IShardGrain>(ShardPlacement.ShardKey("ghost", 3, "Primary"));
+        Assert.False(await missing.Exists());
+        var files = await Assert.ThrowsAnyAsync<Exception>(() => missing.Search(new ShardSearch(new float[8], 5, 1, 0, null, false)));
+        Assert.Contains("no files of shard 3 of collection 'ghost' on silo 'Primary'", files.Message);
     }
 }
