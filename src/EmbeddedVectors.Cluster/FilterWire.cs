@@ -2,8 +2,8 @@ namespace EmbeddedVectors.Cluster;
 
 /// <summary>
 /// A store <see cref="Filter"/> as plain data, so that a search's filter reaches every shard: the client translates
-/// the LINQ filter once (with the connector's translator) and each shard rebuilds the same filter. Filters holding a
-/// delegate (integer-key ranges, <c>Filter.Id(predicate)</c>) cannot travel and are refused with a clear error.
+/// the LINQ filter once (with the connector's translator) and each shard rebuilds the same filter. A filter holding a
+/// delegate (<c>Filter.Id(predicate)</c>) cannot travel and is refused with a clear error.
 /// </summary>
 [GenerateSerializer, Immutable]
 internal sealed record FilterWire(
@@ -28,7 +28,8 @@ internal sealed record FilterWire(
         TagsContainFilter tags => new(FilterWireKind.Tags, tags.Name, Values: tags.TagValues),
         IdFilter { HasPredicate: false } ids => new(FilterWireKind.Ids, Ids: ids.Ids),
         IdFilter => throw new NotSupportedException(
-            "This filter compares the key with <, <=, > or >= (a predicate on ids), which a clustered collection cannot send to its shards yet; use ==, != or a list of keys."),
+            "This filter tests ids with a delegate (Filter.Id(predicate)), which cannot be sent to a clustered collection's shards; compare ids with Filter.Id(op, value) or list them."),
+        IdCompareFilter compare => new(FilterWireKind.IdCompare, Operator: (int)compare.Operator, Ids: [compare.Value]),
         LogicalFilter logical => new(FilterWireKind.Logical, Left: From(logical.Left), Right: From(logical.Right), Flag: logical.IsAnd),
         NotFilter not => new(FilterWireKind.Not, Left: From(not.Inner)),
         _ => throw new NotSupportedException($"Filter '{filter}' ({filter.GetType().Name}) has no wire form."),
@@ -42,6 +43,7 @@ internal sealed record FilterWire(
         FilterWireKind.Null => Flag ? Filter.Field(Name!).IsNull() : Filter.Field(Name!).IsNotNull(),
         FilterWireKind.Tags => Filter.Tags(Name!).ContainsAny([.. Values!.Cast<string>()]),
         FilterWireKind.Ids => Filter.Id(Ids!),
+        FilterWireKind.IdCompare => Filter.Id((FilterOperator)Operator, Ids![0]),
         FilterWireKind.Logical => Flag ? Left!.ToFilter() & Right!.ToFilter() : Left!.ToFilter() | Right!.ToFilter(),
         FilterWireKind.Not => !Left!.ToFilter(),
         _ => throw new InvalidDataException($"Unknown filter kind {Kind}."),
@@ -59,4 +61,5 @@ internal enum FilterWireKind
     Ids,
     Logical,
     Not,
+    IdCompare,
 }

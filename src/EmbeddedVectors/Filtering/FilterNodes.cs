@@ -160,6 +160,18 @@ internal sealed class IdFilter(long[]? ids, Func<long, bool>? predicate) : Filte
     public override string ToString() => ids == null ? "id matches a predicate" : $"id in ({string.Join(", ", ids)})";
 }
 
+/// <summary>An id compared with a value: plain data (unlike a predicate), so it can be sent to a cluster's shards.</summary>
+internal sealed class IdCompareFilter(FilterOperator op, long value) : Filter
+{
+    internal FilterOperator Operator => op;
+    internal long Value => value;
+
+    internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema)
+        => new IdNode(null, candidate => FilterValues.Holds(op, candidate.CompareTo(value)));
+
+    public override string ToString() => $"id {FilterValues.Symbol(op)} {value}";
+}
+
 internal sealed class LogicalFilter(bool and, Filter left, Filter right) : Filter
 {
     internal bool IsAnd => and;
