@@ -6,9 +6,11 @@ namespace EmbeddedVectors.Cluster;
 /// <summary>
 /// A shard: the store of one (collection, shard) on the local disk of the silo named by its key. It refuses to run on
 /// any other silo, and refuses every operation but <see cref="Create"/> when its marker file is absent, so a shard
-/// that somehow activates away from its files fails clearly instead of answering from an empty store.
+/// that somehow activates away from its files fails clearly instead of answering from an empty store. It stays active
+/// while its silo runs (no idle collection): reopening a store replays its log and maps its segments again, which a
+/// query should not pay for after a quiet spell.
 /// </summary>
-[OwnerSiloPlacement, Immovable]
+[OwnerSiloPlacement, Immovable, CollectionAgeLimit(AlwaysActive = true)]
 internal sealed class ShardGrain(SiloFiles files) : Grain, IShardGrain
 {
     private string _collection = "";
@@ -79,7 +81,6 @@ internal sealed class ShardGrain(SiloFiles files) : Grain, IShardGrain
     public async Task Upsert(ShardWrite write)
     {
         var store = Store();
-        int dimension = store.Dimension;
         var fields = new FieldValues?[write.Keys.Count];
         for (int i = 0; i < fields.Length; i++) fields[i] = FieldsOf(write.FieldNames, write.FieldRows[i]);
         await Task.Run(() =>

@@ -194,3 +194,64 @@ public sealed class TempDirectory : IDisposable
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>Field values and filter literals of every store type cross the wire: tags, dates, doubles, nulls, Guid keys.</summary>
+public sealed class FieldTypesTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    public sealed class Hotel
+    {
+        [VectorStoreKey] public Guid Id { get; set; }
+        [VectorStoreData(IsIndexed = true)] public string[] Tags { get; set; } = [];
+        [VectorStoreData(IsIndexed = true)] public DateTimeOffset Opened { get; set; }
+        [VectorStoreData(IsIndexed = true)] public double Rating { get; set; }
+        [VectorStoreData(IsIndexed = true)] public string? Chain { get; set; }
+        [VectorStoreData(IsIndexed = true)] public bool Open { get; set; }
+        [VectorStoreVector(4, DistanceFunction = DistanceFunction.CosineSimilarity, IndexKind = IndexKind.Flat)] public float[] Vector { get; set; } = [];
+    }
+
+    [Fact]
+    public async Task EveryFieldTypeFiltersAsInOneStore()
+    {
+        var hotels = Enumerable.Range(0, 60).Select(i => new Hotel
+        {
+            Id = new Guid(i + 1, 0, 0, new byte[8]),
+            Tags = i % 3 == 0 ? ["spa", "pool"] : ["pool"],
+            Opened = new DateTimeOffset(2000 + i % 20, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            Rating = i * 0.1,
+            Chain = i % 4 == 0 ? null : $"chain{i % 4}",
+            Open = i % 2 == 0,
+            Vector = [1, i, i % 7, 2],
+        }).ToList();
+        var clustered = new ClusterVectorStore(fixture.Cluster.Client).GetCollection<Guid, Hotel>("hotels");
+        await clustered.EnsureCollectionExistsAsync();
+        await clustered.UpsertAsync(hotels);
+        using var dir = new TempDirectory();
+        using var single = new EmbeddedVectorsVectorStore(dir.Path);
+        var reference = single.GetCollection<Guid, Hotel>("hotels");
+        await reference.EnsureCollectionExistsAsync();
+        await reference.UpsertAsync(hotels);
+
+        var since = new DateTimeOffset(2010, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var chains = new[] { "chain1", "chain3" };
+        System.Linq.Expressions.Expression<Func<Hotel, bool>>[] filters =
+        [
+            h => h.Tags.Contains("spa") && h.Opened >= since,
+            h => h.Rating > 2.55 && h.Chain == null,
+            h => !h.Open && chains.Contains(h.Chain!),
+            h => !(h.Chain != "chain2") || h.Id == hotels[5].Id,
+        ];
+        float[] query = [1, 30, 3, 2];
+        foreach (var filter in filters)
+        {
+            var want = await reference.SearchAsync(query, 8, new() { Filter = filter }).ToListAsync();
+            var got = await clustered.SearchAsync(query, 8, new() { Filter = filter }).ToListAsync();
+            Assert.NotEmpty(want);
+            Assert.Equal(want.Select(r => r.Record.Id), got.Select(r => r.Record.Id));
+            Assert.Equal(want.Select(r => r.Score), got.Select(r => r.Score));
+        }
+        var read = (await clustered.GetAsync(hotels[9].Id))!;
+        Assert.Equal(hotels[9].Tags, read.Tags);
+        Assert.Equal(hotels[9].Opened, read.Opened);
+        Assert.Equal(hotels[9].Chain, read.Chain);
+    }
+}
