@@ -35,7 +35,29 @@ public sealed class SiloFailureTests(ClusterFixture fixture) : IClassFixture<Clu
         string victimName = victim.Name;
         int[] lost = [.. Enumerable.Range(0, layout.ShardCount).Where(s => layout.ShardSilos[s] == victimName)];
         Assert.NotEmpty(lost);
+        // Searches running while the silo stops: each one either has every shard's answer or fails naming shards;
+        // none returns a silent subset (a shard answering from elsewhere with no data).
+        using var stopping = new CancellationTokenSource();
+        var searching = Task.Run(async () =>
+        {
+            int complete = 0, failed = 0;
+            while (!stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    var hits = await items.SearchAsync(query, 20).ToListAsync();
+                    Assert.Equal(before.Select(r => r.Record.Id), hits.Select(r => r.Record.Id));
+                    complete++;
+                }
+                catch (ShardsUnavailableException) { failed++; }
+            }
+            return (complete, failed);
+        });
         await fixture.Cluster.StopSiloAsync(victim);
+        await Task.Delay(300);
+        stopping.Cancel();
+        var (completeSearches, failedSearches) = await searching;
+        Assert.True(completeSearches + failedSearches > 0);
 
         var error = await Assert.ThrowsAsync<ShardsUnavailableException>(() => items.SearchAsync(query, 20).ToListAsync());
         foreach (int shard in lost) Assert.Contains($"{shard} (silo '{victimName}')", error.Message);
