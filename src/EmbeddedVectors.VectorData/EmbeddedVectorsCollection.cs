@@ -104,7 +104,7 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
     /// <inheritdoc />
     public override Task<TRecord?> GetAsync(TKey key, RecordRetrievalOptions? options = null, CancellationToken cancellationToken = default)
     {
-        bool includeVectors = IncludeVectors(options?.IncludeVectors ?? false);
+        bool includeVectors = RecordBatch.IncludeVectors(_schema, options?.IncludeVectors ?? false);
         var normalised = KeyIds.Normalise(_schema.Key.Type, key, Name);
         return Task.FromResult(Run("Get", () =>
         {
@@ -121,7 +121,7 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
     {
         ArgumentNullException.ThrowIfNull(filter);
         options ??= new FilteredRecordRetrievalOptions<TRecord>();
-        bool includeVectors = CheckPage(top, options.Skip, options.IncludeVectors);
+        bool includeVectors = RecordBatch.CheckPage(_schema, top, options.Skip, options.IncludeVectors);
         var where = new FilterTranslator(_schema).Translate(filter);
         var sort = options.OrderBy?.Invoke(new FilteredRecordRetrievalOptions<TRecord>.OrderByDefinition()).Values;
         var records = Run("Get", () =>
@@ -141,7 +141,7 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
             var all = new List<TRecord>(ids.Length);
             foreach (long id in ids)
                 if (store.Get(id) is { } entry) all.Add(_codec.Decode<TRecord>(entry, includeVectors));
-            return Sorted(all, sort).Skip(options.Skip).Take(top).ToList();
+            return RecordBatch.Sorted(_schema, all, sort).Skip(options.Skip).Take(top).ToList();
         });
         foreach (var record in records)
         {
@@ -149,20 +149,6 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
             yield return record;
         }
         await Task.CompletedTask.ConfigureAwait(false);
-    }
-
-    private IEnumerable<TRecord> Sorted(List<TRecord> records, IReadOnlyList<FilteredRecordRetrievalOptions<TRecord>.OrderByDefinition.SortInfo> sort)
-    {
-        IOrderedEnumerable<TRecord>? ordered = null;
-        foreach (var info in sort)
-        {
-            var property = _schema.Model.GetDataOrKeyProperty(info.PropertySelector);
-            Func<TRecord, object?> value = record => property.GetValueAsObject(record);
-            ordered = ordered == null
-                ? info.Ascending ? records.OrderBy(value, SortComparer.Instance) : records.OrderByDescending(value, SortComparer.Instance)
-                : info.Ascending ? ordered.ThenBy(value, SortComparer.Instance) : ordered.ThenByDescending(value, SortComparer.Instance);
-        }
-        return ordered ?? (IEnumerable<TRecord>)records;
     }
 
     /// <inheritdoc />
@@ -200,33 +186,7 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
         ArgumentNullException.ThrowIfNull(records);
         var batch = records as IReadOnlyList<TRecord> ?? records.ToList();
         if (batch.Count == 0) return;
-        foreach (var record in batch) ArgumentNullException.ThrowIfNull(record, nameof(records));
-        IReadOnlyList<Embedding>? generated = null;
-        if (_schema.GeneratesEmbeddings)
-        {
-            var inputs = batch.Select(r => _schema.Vector.GetValueAsObject(r)
-                ?? throw new ArgumentException($"Property '{_schema.Vector.ModelName}' of a record is null: there is nothing to generate its embedding from.")).ToList();
-            generated = await _schema.Vector.GenerateEmbeddingsAsync(inputs, cancellationToken).ConfigureAwait(false);
-            if (generated.Count != batch.Count)
-                throw new InvalidOperationException($"The embedding generator returned {generated.Count} embeddings for {batch.Count} inputs.");
-        }
-
-        int dimension = _schema.Vector.Dimensions;
-        var keys = new object[batch.Count];
-        var vectors = new float[(long)batch.Count * dimension];
-        var payloads = new byte[batch.Count][];
-        var fields = new FieldValues?[batch.Count];
-        for (int i = 0; i < batch.Count; i++)
-        {
-            var record = batch[i];
-            keys[i] = KeyOf(record);
-            var vector = _codec.VectorOf(record, generated?[i]).Span;
-            if (vector.Length != dimension)
-                throw new ArgumentException($"Record {i} of the batch (key {keys[i]}) has a {vector.Length}-dimensional vector; collection '{Name}' holds {dimension}-dimensional vectors.", nameof(records));
-            vector.CopyTo(vectors.AsSpan(i * dimension, dimension));
-            payloads[i] = _codec.Payload(record, keys[i], vector);
-            fields[i] = _codec.Fields(record, keys[i]);
-        }
+        var encoded = await RecordBatch.EncodeAsync(_schema, _codec, batch, Name, cancellationToken).ConfigureAwait(false);
 
         var open = Run("Upsert", () => Open(required: true))!;
         await open.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -234,56 +194,17 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
         {
             Run("Upsert", () =>
             {
-                var ids = _schema.KeyIsHashed ? HashedIds(open.Store, keys) : keys.Select(IntegerId).ToArray();
-                open.Store.AddRange(ids, vectors, payloads, fields);
+                var ids = _schema.KeyIsHashed
+                    ? HashedKeySlots.Assign(open.Store, encoded.Keys.Select(_homeId).ToArray(), encoded.Keys.Select(KeyIds.KeyText).ToArray(), Name)
+                    : encoded.Keys.Select(IntegerId).ToArray();
+                open.Store.AddRange(ids, encoded.Vectors, encoded.Payloads, encoded.Fields);
             });
             await RunAsync("Upsert", () => open.Store.CommitAsync(cancellationToken)).ConfigureAwait(false);
         }
         finally { open.WriteGate.Release(); }
     }
 
-    private object KeyOf(TRecord record)
-    {
-        var key = _schema.Key.GetValueAsObject(record);
-        if (_schema.Key.IsAutoGenerated && key is Guid guid && guid == Guid.Empty)
-        {
-            key = Guid.NewGuid();
-            _schema.Key.SetValueAsObject(record, key);
-        }
-        return key ?? throw new ArgumentException($"Key property '{_schema.Key.ModelName}' of a record is null.");
-    }
-
     private static long IntegerId(object key) => key is int i ? i : (long)key;
-
-    /// <summary>
-    /// The ids of hashed keys: the id already holding the key, or the first free id of its probe sequence. Ids taken
-    /// earlier in the same batch count as occupied; a key repeated in the batch maps to one id (the last record wins).
-    /// </summary>
-    private long[] HashedIds(EmbeddedVectorStore store, object[] keys)
-    {
-        var ids = new long[keys.Length];
-        var taken = new Dictionary<long, object>();
-        for (int i = 0; i < keys.Length; i++)
-        {
-            long home = _homeId(keys[i]);
-            long? free = null;
-            bool found = false;
-            for (int probe = 0; probe < KeyIds.MaxProbes && !found; probe++)
-            {
-                long id = unchecked(home + probe);
-                if (taken.TryGetValue(id, out var other))
-                {
-                    if (other.Equals(keys[i])) { ids[i] = id; found = true; }
-                    continue;
-                }
-                if (!store.Contains(id)) { free ??= id; continue; }
-                if (HoldsKey(store.Get(id), keys[i])) { ids[i] = id; found = true; }
-            }
-            if (!found) ids[i] = free ?? throw KeyIds.Exhausted(keys[i], Name);
-            taken[ids[i]] = keys[i];
-        }
-        return ids;
-    }
 
     /// <summary>The entry holding <paramref name="key"/>, or null.</summary>
     private StoredEntry? Find(EmbeddedVectorStore store, object key, out long id)
@@ -293,25 +214,7 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
             id = IntegerId(key);
             return store.Get(id);
         }
-        long home = _homeId(key);
-        for (int probe = 0; probe < KeyIds.MaxProbes; probe++)
-        {
-            id = unchecked(home + probe);
-            if (!store.Contains(id)) continue;
-            var entry = store.Get(id);
-            if (HoldsKey(entry, key)) return entry;
-        }
-        id = 0;
-        return null;
-    }
-
-    private bool HoldsKey(StoredEntry? entry, object key)
-    {
-        if (entry == null) return false;
-        var reader = new Utf8JsonReader(entry.Payload);
-        // The key is the payload's first property ("k"), so reading stops after a few bytes.
-        return reader.Read() && reader.Read() && reader.ValueTextEquals("k"u8) && reader.Read()
-            && reader.GetString() == KeyIds.KeyText(key);
+        return HashedKeySlots.Find(store, _homeId(key), KeyIds.KeyText(key), out id);
     }
 
     /// <inheritdoc />
@@ -320,19 +223,9 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
     {
         ArgumentNullException.ThrowIfNull(searchValue);
         options ??= new VectorSearchOptions<TRecord>();
-        bool includeVectors = CheckPage(top, options.Skip, options.IncludeVectors);
+        bool includeVectors = RecordBatch.CheckPage(_schema, top, options.Skip, options.IncludeVectors);
         var vectorProperty = _schema.Model.GetVectorPropertyOrSingle(options);
-        ReadOnlyMemory<float> query = searchValue switch
-        {
-            ReadOnlyMemory<float> memory => memory,
-            float[] array => array,
-            Embedding<float> embedding => embedding.Vector,
-            _ when vectorProperty.EmbeddingGenerator != null
-                => await vectorProperty.GenerateEmbeddingAsync(searchValue, cancellationToken).ConfigureAwait(false) is Embedding<float> generated
-                    ? generated.Vector
-                    : throw new InvalidOperationException(VectorDataStrings.IncompatibleEmbeddingGeneratorWasConfiguredForInputType(typeof(TInput), vectorProperty.EmbeddingGenerator.GetType())),
-            _ => throw new NotSupportedException(VectorDataStrings.InvalidSearchInputAndNoEmbeddingGeneratorWasConfigured(searchValue.GetType(), ModelBuilder.SupportedVectorTypes)),
-        };
+        var query = await RecordBatch.QueryVectorAsync(vectorProperty, searchValue, cancellationToken).ConfigureAwait(false);
         var where = options.Filter == null ? null : new FilterTranslator(_schema).Translate(options.Filter);
         var results = Run("Search", () =>
         {
@@ -376,20 +269,6 @@ public class EmbeddedVectorsCollection<TKey, TRecord> : VectorStoreCollection<TK
     {
         if (disposing && _ownsRegistry) _registry.Dispose();
         base.Dispose(disposing);
-    }
-
-    /// <summary>Checks top and skip; returns whether to include vectors (refused when they are generated).</summary>
-    private bool CheckPage(int top, int skip, bool includeVectors)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(skip, "options.Skip");
-        return IncludeVectors(includeVectors);
-    }
-
-    private bool IncludeVectors(bool requested)
-    {
-        if (requested && _schema.GeneratesEmbeddings) throw new NotSupportedException(VectorDataStrings.IncludeVectorsNotSupportedWithEmbeddingGeneration);
-        return requested;
     }
 
     /// <summary>The open store, checked against this collection's schema; null (or a VectorStoreException when <paramref name="required"/>) when the collection does not exist.</summary>

@@ -93,10 +93,10 @@ internal sealed class FilterTranslator(CollectionSchema schema) : FilterTranslat
         {
             ExpressionType.Equal => Filter.Id(key),
             ExpressionType.NotEqual => !Filter.Id(key),
-            ExpressionType.LessThan => Filter.Id(id => id < key),
-            ExpressionType.LessThanOrEqual => Filter.Id(id => id <= key),
-            ExpressionType.GreaterThan => Filter.Id(id => id > key),
-            _ => Filter.Id(id => id >= key),
+            ExpressionType.LessThan => Filter.Id(FilterOperator.Less, key),
+            ExpressionType.LessThanOrEqual => Filter.Id(FilterOperator.LessOrEqual, key),
+            ExpressionType.GreaterThan => Filter.Id(FilterOperator.Greater, key),
+            _ => Filter.Id(FilterOperator.GreaterOrEqual, key),
         };
     }
 

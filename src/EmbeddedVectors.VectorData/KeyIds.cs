@@ -53,8 +53,8 @@ internal static class KeyIds
         throw new ArgumentException($"Collection '{collection}' has {keyType.Name} keys; the key {key} is {key.GetType().Name}.", nameof(key));
     }
 
-    public static VectorStoreException Exhausted(object key, string collection) => new(
-        $"Key '{KeyText(key)}' of collection '{collection}': all {MaxProbes} ids of its probe sequence hold other keys (a run of 64-bit hash collisions; report this).")
+    public static VectorStoreException Exhausted(string keyText, string collection) => new(
+        $"Key '{keyText}' of collection '{collection}': all {MaxProbes} ids of its probe sequence hold other keys (a run of 64-bit hash collisions; report this).")
     {
         VectorStoreSystemName = EmbeddedVectorsVectorStore.SystemName,
         CollectionName = collection,

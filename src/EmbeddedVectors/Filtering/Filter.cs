@@ -44,6 +44,9 @@ public abstract class Filter
     /// <summary>Entries whose id is one of <paramref name="ids"/>.</summary>
     public static Filter Id(params long[] ids) => new IdFilter(ids, null);
 
+    /// <summary>Entries whose id compares with <paramref name="value"/> as <paramref name="op"/> says (e.g. id &lt; value).</summary>
+    public static Filter Id(FilterOperator op, long value) => new IdCompareFilter(op, value);
+
     /// <summary>Entries whose id passes <paramref name="predicate"/> (evaluated once per candidate entry).</summary>
     public static Filter Id(Func<long, bool> predicate) => new IdFilter(null, predicate ?? throw new ArgumentNullException(nameof(predicate)));
 

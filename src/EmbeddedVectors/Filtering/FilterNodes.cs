@@ -76,6 +76,11 @@ internal abstract class FilterNode
 
 internal sealed class CompareFilter(string name, FilterOperator op, object value) : Filter
 {
+    // Parts read by the cluster's filter wire form (EmbeddedVectors.Cluster), which rebuilds the filter on a shard.
+    internal string Name => name;
+    internal FilterOperator Operator => op;
+    internal object Value => value;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema)
     {
         int field = Resolve(schema, name);
@@ -94,6 +99,9 @@ internal sealed class CompareFilter(string name, FilterOperator op, object value
 
 internal sealed class InFilter(string name, object[] values) : Filter
 {
+    internal string Name => name;
+    internal object[] Values => values;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema)
     {
         var nodes = new List<FilterNode>();
@@ -112,6 +120,9 @@ internal sealed class InFilter(string name, object[] values) : Filter
 
 internal sealed class NullFilter(string name, bool isNull) : Filter
 {
+    internal string Name => name;
+    internal bool IsNull => isNull;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema) => new NullNode(Resolve(schema, name), isNull);
 
     public override string ToString() => isNull ? $"{name} is null" : $"{name} is not null";
@@ -119,6 +130,9 @@ internal sealed class NullFilter(string name, bool isNull) : Filter
 
 internal sealed class TagsContainFilter(string name, string[] tags) : Filter
 {
+    internal string Name => name;
+    internal string[] TagValues => tags;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema)
     {
         int field = Resolve(schema, name);
@@ -138,13 +152,32 @@ internal sealed class TagsContainFilter(string name, string[] tags) : Filter
 
 internal sealed class IdFilter(long[]? ids, Func<long, bool>? predicate) : Filter
 {
+    internal long[]? Ids => ids;
+    internal bool HasPredicate => predicate != null;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema) => new IdNode(ids == null ? null : [.. ids], predicate);
 
     public override string ToString() => ids == null ? "id matches a predicate" : $"id in ({string.Join(", ", ids)})";
 }
 
+/// <summary>An id compared with a value: plain data (unlike a predicate), so it can be sent to a cluster's shards.</summary>
+internal sealed class IdCompareFilter(FilterOperator op, long value) : Filter
+{
+    internal FilterOperator Operator => op;
+    internal long Value => value;
+
+    internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema)
+        => new IdNode(null, candidate => FilterValues.Holds(op, candidate.CompareTo(value)));
+
+    public override string ToString() => $"id {FilterValues.Symbol(op)} {value}";
+}
+
 internal sealed class LogicalFilter(bool and, Filter left, Filter right) : Filter
 {
+    internal bool IsAnd => and;
+    internal Filter Left => left;
+    internal Filter Right => right;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema)
         => new LogicalNode(and, left.Compile(schema), right.Compile(schema));
 
@@ -153,6 +186,8 @@ internal sealed class LogicalFilter(bool and, Filter left, Filter right) : Filte
 
 internal sealed class NotFilter(Filter inner) : Filter
 {
+    internal Filter Inner => inner;
+
     internal override FilterNode Compile(IReadOnlyList<FieldDefinition> schema) => new NotNode(inner.Compile(schema));
 
     public override string ToString() => $"not {inner}";

@@ -96,7 +96,7 @@ internal sealed class FilterParser
         var literal = Literal();
         if (!isId) return Filter.Field(name).Compare(op, literal);
         long id = Ids([literal], start)[0];
-        return Filter.Id(candidate => FilterValues.Holds(op, candidate.CompareTo(id)));
+        return Filter.Id(op, id);
     }
 
     private static List<long> Ids(List<object> values, int at)

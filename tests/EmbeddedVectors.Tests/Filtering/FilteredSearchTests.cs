@@ -71,6 +71,11 @@ public class FilteredSearchTests
         var expected = live.Keys.Where(id => id % 1000 < 400 && (id % 5 != 0 && id % 10 != 1 || id % 7 == 0)).Order();
         Assert.Equal(expected, store.FindIds(filter));
         Assert.Empty(store.FindIds(Filter.Id(-1)));
+        // Id comparisons, built or parsed: the same filter, shown as it was written.
+        Assert.Equal(live.Keys.Where(id => id > 40 && id <= 90).Order(), store.FindIds(Filter.Id(FilterOperator.Greater, 40) & Filter.Id(FilterOperator.LessOrEqual, 90)));
+        var parsed = Filter.Parse("id >= 12 and id < 30");
+        Assert.Equal("(id >= 12 and id < 30)", parsed.ToString());
+        Assert.Equal(live.Keys.Where(id => id is >= 12 and < 30).Order(), store.FindIds(parsed));
     }
 
     private static long[] Oracle(Dictionary<long, float[]> live, ReadOnlySpan<float> query, int k, Func<long, bool> matches, out long m)

@@ -14,7 +14,7 @@ public sealed class PackedPackages : IDisposable
 {
     public const string Version = "0.1.0";
 
-    public static readonly string[] Projects = ["src/EmbeddedVectors", "src/EmbeddedVectors.Embeddings", "src/EmbeddedVectors.VectorData", "tools/EmbeddedVectors.Cli"];
+    public static readonly string[] Projects = ["src/EmbeddedVectors", "src/EmbeddedVectors.Embeddings", "src/EmbeddedVectors.VectorData", "src/EmbeddedVectors.Cluster", "tools/EmbeddedVectors.Cli"];
 
     public PackedPackages()
     {
@@ -104,6 +104,7 @@ public sealed class PackageTests(PackedPackages packed) : IClassFixture<PackedPa
     [InlineData("EmbeddedVectors", "lib/net10.0/EmbeddedVectors.xml")]
     [InlineData("EmbeddedVectors.Embeddings", "lib/net10.0/EmbeddedVectors.Embeddings.xml")]
     [InlineData("EmbeddedVectors.VectorData", "lib/net10.0/EmbeddedVectors.VectorData.xml")]
+    [InlineData("EmbeddedVectors.Cluster", "lib/net10.0/EmbeddedVectors.Cluster.xml")]
     [InlineData("EmbeddedVectors.Tool", "tools/net10.0/any/ev.dll")]
     public void Each_package_has_a_readme_a_licence_docs_and_symbols(string id, string expectedEntry)
     {
