@@ -23,7 +23,14 @@ public sealed partial class EmbeddedVectorStore : IDisposable
 {
     private const string LockFileName = "LOCK";
     private const string LogDirectoryName = "log";
-    private const long MaxPrecomputedTableBytes = 256L << 20;
+    /// <summary>
+    /// Most bytes the per-cell precomputed tables may take (nlist × m × 256 floats, filled a cell at a time on first
+    /// probe): 256 MiB, or half of what the GC may use when that is less. The array is allocated whole, and a GC
+    /// heap limit (a container's or a memory cgroup's) counts it at once: a store opened in 104 MiB failed with
+    /// OutOfMemoryException on a 201 MB table. Without tables, a search computes each probed cell's table from the
+    /// query's (a little slower per cell; the same results up to float rounding).
+    /// </summary>
+    private static long MaxPrecomputedTableBytes => Math.Min(256L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
 
     private readonly EmbeddedVectorStoreOptions _options;
     private readonly ReadAhead _readAhead;
