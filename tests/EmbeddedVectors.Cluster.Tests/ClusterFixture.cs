@@ -1,6 +1,7 @@
 using EmbeddedVectors.IO;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.TestingHost;
 
@@ -24,6 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         var builder = new TestClusterBuilder(3);
         builder.Properties[DataRootKey] = DataRoot;
         builder.AddSiloBuilderConfigurator<ShardSilo>();
+        builder.AddClientBuilderConfigurator<PatientClient>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -35,12 +37,26 @@ public sealed class ClusterFixture : IAsyncLifetime
         try { Directory.Delete(DataRoot, recursive: true); } catch (IOException) { }
     }
 
+    /// <summary>
+    /// A shard's first write may train its quantizers, and CI runs this beside the other test assemblies on two
+    /// cores: Orleans' default 30 s for a response was seen to run out there. A stopped silo still fails calls at
+    /// once (membership knows it), so the failure tests do not wait for this.
+    /// </summary>
+    private static readonly TimeSpan ResponseTimeout = TimeSpan.FromMinutes(3);
+
+    private sealed class PatientClient : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
+            => clientBuilder.Configure<ClientMessagingOptions>(options => options.ResponseTimeout = ResponseTimeout);
+    }
+
     private sealed class ShardSilo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
             string root = siloBuilder.Configuration[DataRootKey] ?? throw new InvalidOperationException("no data root");
             siloBuilder.AddEmbeddedVectorsShards();
+            siloBuilder.Configure<SiloMessagingOptions>(options => options.ResponseTimeout = ResponseTimeout);
             siloBuilder.Services.AddOptions<EmbeddedVectorsSiloOptions>()
                 .Configure<ILocalSiloDetails>((options, silo) => options.DataRoot = Path.Combine(root, silo.Name));
         }
