@@ -40,6 +40,17 @@ public static class TestData
         throw new DirectoryNotFoundException($"samples/{name} not found above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>The file <paramref name="relative"/> (e.g. <c>shared/tools/memlimit</c>) in the test binaries' directory or the nearest parent that has it; null when none does.</summary>
+    public static string? FindFileUp(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
     private static (string? Found, List<string> Looked) Search()
     {
         var looked = new List<string>();

@@ -22,7 +22,7 @@ public sealed class MemoryLimitTests
         Skip.IfNot(Environment.IsPrivilegedProcess, "creating a memory cgroup needs root");
         Skip.IfNot(Directory.Exists("/sys/fs/cgroup/memory") || (File.Exists("/sys/fs/cgroup/cgroup.controllers")
             && File.ReadAllText("/sys/fs/cgroup/cgroup.controllers").Split(' ', '\n').Contains("memory")), "no memory cgroup controller on this machine");
-        string? memlimit = FindUp(Path.Combine("shared", "tools", "memlimit"));
+        string? memlimit = TestData.FindFileUp(Path.Combine("shared", "tools", "memlimit"));
         Skip.If(memlimit == null, "../shared/tools/memlimit is not beside the repository");
 
         using var dir = new TempStoreDirectory();
@@ -66,16 +66,6 @@ public sealed class MemoryLimitTests
         {
             File.Delete(report);
         }
-    }
-
-    private static string? FindUp(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 
     /// <summary>Drops a directory's files from the page cache (Linux: fsync, then posix_fadvise DONTNEED).</summary>

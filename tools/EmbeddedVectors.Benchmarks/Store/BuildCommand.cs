@@ -155,11 +155,9 @@ internal sealed class BuildCommand : StoreBenchCommand
         Row("without a seal, last quarter of the rows", batches.Where(b => !b.Sealed && b.First - startRow >= scale - scale / 4));
     }
 
-    private static RowEncoding ParseRows(string text) => text.ToLowerInvariant() switch
+    private static RowEncoding ParseRows(string text)
     {
-        "f32" => RowEncoding.Float32,
-        "f16" => RowEncoding.Float16,
-        "i8" => RowEncoding.Int8,
-        _ => throw new UsageException($"--rows '{text}': use f32, f16 or i8."),
-    };
+        try { return RowEncodingNames.Parse(text); }
+        catch (ArgumentException) { throw new UsageException($"--rows '{text}': use f32, f16 or i8."); }
+    }
 }
